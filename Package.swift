@@ -1,0 +1,29 @@
+// swift-tools-version: 6.1
+// eec: an early-exit network compiler. No package dependencies, by design.
+import PackageDescription
+
+let package = Package(
+    name: "eec",
+    products: [
+        .executable(name: "eec", targets: ["eec"]),
+        .library(name: "IR", targets: ["IR"]),
+        .library(name: "Passes", targets: ["Passes"]),
+        .library(name: "Codegen", targets: ["Codegen"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
+    ],
+    targets: [
+        // The graph IR: syntax, ops (shape, cost, reference semantics), verifier, tensors and file formats.
+        .target(name: "IR", path: "Sources/IR"),
+        // Transformations and analyses over the IR, one pass per file.
+        .target(name: "Passes", dependencies: ["IR"], path: "Sources/Passes"),
+        // Code generators (C, Swift) for a segmented, planned graph.
+        .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Codegen"),
+        // The early-exit runtime: decision rules shared by the interpreter and the generated code.
+        .target(name: "Runtime", path: "Sources/Runtime"),
+        // The command-line driver.
+        .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime"], path: "Sources/eec"),
+        .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
+        .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests"),
+        .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes"], path: "Tests/eecTests"),
+    ]
+)
