@@ -1,0 +1,84 @@
+import Foundation
+
+/// The parameters of every node, matched by name (`<node>.<param>`) and shape, in the order each
+/// op's `parameters` lists them.
+public struct BoundWeights: Sendable {
+    /// Parameters per node, indexed like `graph.nodes`.
+    public var byNode: [[Tensor]]
+    /// Tensors of the file that no node uses (e.g. `num_batches_tracked`), sorted.
+    public var unused: [String]
+}
+
+/// Every mismatch between a weights file and a graph, each naming the tensor.
+public struct WeightBindingError: Error, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+public enum WeightBinder {
+    /// Matches `tensors` to the graph. `source` names the file in messages. Every missing tensor and
+    /// every shape mismatch is reported, not just the first.
+    public static func bind(_ g: VerifiedGraph, tensors: [String: Tensor], source: String,
+                            extraUnused: [String] = []) throws(WeightBindingError) -> BoundWeights {
+        var byNode: [[Tensor]] = []
+        var problems: [String] = []
+        var used = Set<String>()
+        for node in g.graph.nodes {
+            var params: [Tensor] = []
+            for spec in g.parameters(node) {
+                let key = "\(node.name).\(spec.name)"
+                used.insert(key)
+                guard let tensor = tensors[key] else {
+                    problems.append("\(source): error: missing tensor '\(key)' of shape \(Tensor.describe(spec.shape)) for \(node.op.name) '\(node.name)'")
+                    continue
+                }
+                guard tensor.shape == spec.shape else {
+                    problems.append("\(source): error: tensor '\(key)' has shape \(Tensor.describe(tensor.shape)), expected \(Tensor.describe(spec.shape))")
+                    continue
+                }
+                if let bad = tensor.data.firstIndex(where: { !$0.isFinite }) {
+                    problems.append("\(source): error: tensor '\(key)' holds a non-finite value (\(tensor.data[bad])) at element \(bad)")
+                    continue
+                }
+                if spec.name == "running_var", let bad = tensor.data.firstIndex(where: { $0 < 0 }) {
+                    problems.append("\(source): error: tensor '\(key)' has a negative variance (\(tensor.data[bad])) at element \(bad)")
+                    continue
+                }
+                params.append(tensor)
+            }
+            byNode.append(params)
+        }
+        if !problems.isEmpty { throw WeightBindingError(problems: problems) }
+        let unused = (tensors.keys.filter { !used.contains($0) } + extraUnused).sorted()
+        return BoundWeights(byNode: byNode, unused: unused)
+    }
+
+    /// Deterministic weights for running a model with no weights file: Kaiming-uniform conv and
+    /// linear weights, BatchNorm statistics away from the identity so that folding them is tested.
+    public static func seeded(_ g: VerifiedGraph, seed: UInt64 = 0) -> [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        for node in g.graph.nodes {
+            for spec in g.parameters(node) {
+                let key = "\(node.name).\(spec.name)"
+                var rng = SplitMix64(seed: SplitMix64.hash(key) ^ seed)
+                let count = elementCount(spec.shape)
+                let fanIn = max(1, count / max(1, spec.shape.first ?? 1))
+                let (low, high): (Float, Float)
+                switch (node.op, spec.name) {
+                case (.batchnorm, "weight"), (.batchnorm, "running_var"): (low, high) = (0.5, 1.5)
+                case (.batchnorm, _): (low, high) = (-0.2, 0.2)
+                case (.conv2d, "weight"):
+                    let bound = Float((6.0 / Double(fanIn)).squareRoot())
+                    (low, high) = (-bound, bound)
+                default:
+                    // Linear layers and biases: PyTorch's default ±1/√fan_in, with fan_in of the weight.
+                    let weightFanIn = spec.name == "bias" ? max(1, elementCount(g.parameters(node)[0].shape) / max(1, count)) : fanIn
+                    let bound = Float(1 / Double(weightFanIn).squareRoot())
+                    (low, high) = (-bound, bound)
+                }
+                tensors[key] = Tensor(shape: spec.shape, data: (0..<count).map { _ in rng.uniform(low, high) })
+            }
+        }
+        return tensors
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import IR
+
+/// `eec COMMAND ...`: dispatches to one command and maps its outcome to an exit status.
+enum Driver {
+    static let usage = """
+        eec: an early-exit network compiler
+
+        usage: eec <command> [options] FILE
+
+        commands:
+          check FILE      parse and verify a .eeir file
+          fmt FILE        print a .eeir file in canonical form
+          stats FILE      per-node shapes, parameters and cost
+          run FILE        run a batch through the reference interpreter
+
+        Run 'eec <command> --help' for a command's options.
+        """
+
+    /// The real entry point: writes to the process's streams.
+    static func main(_ args: [String]) -> Int32 {
+        var console = Console(passthrough: true)
+        return run(args, &console)
+    }
+
+    static func run(_ args: [String], _ console: inout Console) -> Int32 {
+        guard let name = args.first else {
+            console.error(usage)
+            return ExitStatus.badUsage
+        }
+        if name == "--help" || name == "-h" || name == "help" {
+            console.print(usage)
+            return ExitStatus.ok
+        }
+        guard let command = commands.first(where: { $0.name == name }) else {
+            var message = "eec: error: unknown command '\(name)'"
+            if let guess = Spelling.closest(to: name, in: commands.map(\.name)) { message += "; did you mean '\(guess)'?" }
+            console.error(message + "\n\n" + usage)
+            return ExitStatus.badUsage
+        }
+        let rest = Array(args.dropFirst())
+        if rest.contains("--help") || rest.contains("-h") {
+            console.print(command.help)
+            return ExitStatus.ok
+        }
+        do {
+            let parsed = try Arguments(rest, valued: command.valued, switches: command.switches)
+            return try command.run(parsed, &console)
+        } catch let error as Arguments.UsageError {
+            console.error("eec \(name): error: \(error.message)\n\n\(command.help)")
+            return ExitStatus.badUsage
+        } catch let error as InputError {
+            console.error(error.message)
+            return ExitStatus.badInput
+        } catch {
+            console.error("eec \(name): error: \(error)")
+            return ExitStatus.badInput
+        }
+    }
+
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand]
+}
+
+/// One subcommand: its options and what it does.
+struct Command: Sendable {
+    var name: String
+    var help: String
+    var valued: Set<String> = []
+    var switches: Set<String> = []
+    var run: @Sendable (Arguments, inout Console) throws -> Int32
+}
+
+/// Loads and verifies FILE, printing its warnings; a bad file is an `InputError` with every diagnostic.
+func loadGraph(_ path: String, _ console: inout Console) throws(InputError) -> VerifiedGraph {
+    switch VerifiedGraph.load(path: path) {
+    case .success(let (graph, warnings)):
+        if !warnings.isEmpty, let data = FileManager.default.contents(atPath: path) {
+            let source = SourceFile(name: path, bytes: [UInt8](data))
+            for warning in warnings { console.error(warning.rendered(in: source)) }
+        }
+        return graph
+    case .failure(let failure):
+        throw InputError(message: failure.message)
+    }
+}
