@@ -1,11 +1,24 @@
 import IR
 
-/// A transformation of a verified graph: one pass per file, each with a name (used by
-/// `--print-after`) and a one-line summary (shown by `eec compile --list-passes`).
+/// What passes transform: a verified graph and the weights that go with it. Passes that change
+/// weights (BatchNorm folding) keep the two consistent; the others pass the weights through.
+public struct Model: Sendable {
+    public var graph: VerifiedGraph
+    /// Tensors by `<node>.<param>` name.
+    public var weights: [String: Tensor]
+
+    public init(graph: VerifiedGraph, weights: [String: Tensor]) {
+        self.graph = graph
+        self.weights = weights
+    }
+}
+
+/// A transformation: one pass per file, each with a name (for `--print-after`) and a one-line
+/// summary (for `eec compile --list-passes`).
 public protocol Pass: Sendable {
     var name: String { get }
     var summary: String { get }
-    func run(_ graph: VerifiedGraph) throws(PassError) -> VerifiedGraph
+    func run(_ model: Model) throws(PassError) -> Model
 }
 
 /// A pass failed: either it was asked for something impossible (a user error, exit status 1),
@@ -22,7 +35,7 @@ public struct PassError: Error, Sendable, CustomStringConvertible {
     public var description: String { "error: \(message)" }
 }
 
-/// Runs passes in order, verifying after each, and optionally prints the IR after each one.
+/// Runs passes in order; each one's output is verified before the next runs.
 public struct PassPipeline: Sendable {
     public var passes: [any Pass]
 
@@ -30,13 +43,12 @@ public struct PassPipeline: Sendable {
         self.passes = passes
     }
 
-    /// `printAfter` is called with each pass's name and its output graph.
-    public func run(_ graph: VerifiedGraph,
-                    printAfter: (_ pass: String, _ graph: VerifiedGraph) -> Void = { _, _ in }) throws(PassError) -> VerifiedGraph {
-        var current = graph
+    /// `after` is called with each pass's name and its output (for `--print-after`).
+    public func run(_ model: Model, after: (_ pass: String, _ model: Model) -> Void = { _, _ in }) throws(PassError) -> Model {
+        var current = model
         for pass in passes {
             current = try pass.run(current)
-            printAfter(pass.name, current)
+            after(pass.name, current)
         }
         return current
     }

@@ -58,21 +58,11 @@ public struct VerifiedGraph: Sendable {
     /// Number of classes of the final output.
     public var classes: Int { shape(graph.output.name).last ?? 0 }
 
-    /// Indices of the nodes the final output depends on: the backbone, as opposed to exit heads.
-    public func backbone() -> [Bool] { ancestors(of: [graph.output.name]) }
+    /// The nodes the final output depends on: the backbone, as opposed to exit heads.
+    public func backbone() -> [Bool] { graph.backbone() }
 
     /// Marks every node that one of `names` depends on (including the named nodes themselves).
-    public func ancestors(of names: [String]) -> [Bool] {
-        let index = graph.nodeIndex()
-        var marked = [Bool](repeating: false, count: graph.nodes.count)
-        var stack = names.compactMap { index[$0] }
-        while let i = stack.popLast() {
-            if marked[i] { continue }
-            marked[i] = true
-            for input in graph.nodes[i].inputs { if let j = index[input], !marked[j] { stack.append(j) } }
-        }
-        return marked
-    }
+    public func ancestors(of names: [String]) -> [Bool] { graph.ancestors(of: names) }
 
     /// Nodes that neither the output nor any exit uses.
     func unusedNodeWarnings() -> [Diagnostic] {

@@ -7,6 +7,7 @@ public enum Verifier {
                               diagnostics: inout DiagnosticList) -> [String: [Int]] {
         var checker = Checker(graph: graph, poisoned: poisoned)
         checker.run(&diagnostics)
+        diagnostics.sortByLocation()
         return checker.shapes
     }
 }
@@ -30,12 +31,46 @@ private struct Checker {
             shapes[graph.input.name] = graph.input.shape
             definedAt[graph.input.name] = graph.input.location
         }
+        // Past the cap, errors are still counted (for the "N in all" line) but not described.
         for (index, node) in graph.nodes.enumerated() {
-            if d.isFull && d.errorCount > d.limit { break }
             check(node, index: index, &d)
         }
         checkExits(&d)
         checkOutput(&d)
+        checkSegments(&d)
+    }
+
+    /// Segments must chain from the graph input to the graph output, and each must be a real
+    /// cut: its backbone nodes read nothing from before the segment but its input.
+    mutating func checkSegments(_ d: inout DiagnosticList) {
+        guard !graph.segments.isEmpty, !d.hasErrors else { return }
+        let index = laterNames
+        var expectedInput = graph.input.name
+        var previousEnd = -1
+        let backbone = graph.backbone(index: index)
+        for segment in graph.segments {
+            let at = segment.location ?? unknownLocation
+            guard segment.input == expectedInput else {
+                d.error("segment '\(segment.name)' reads '\(segment.input)', expected '\(expectedInput)' (the previous segment's output)", at: at)
+                return
+            }
+            guard let end = index[segment.output], end > previousEnd, backbone[end] else {
+                d.error("segment '\(segment.name)' output '\(segment.output)' is not a backbone node after '\(segment.input)'", at: at)
+                return
+            }
+            for i in (previousEnd + 1)...end where backbone[i] {
+                for input in graph.nodes[i].inputs where input != segment.input {
+                    if let j = index[input], j > previousEnd, j <= end { continue }
+                    d.error("segment '\(segment.name)' is not a cut: '\(graph.nodes[i].name)' reads '\(input)' from outside it", at: at)
+                    return
+                }
+            }
+            expectedInput = segment.output
+            previousEnd = end
+        }
+        if expectedInput != graph.output.name {
+            d.error("the last segment must end at the output '\(graph.output.name)', not '\(expectedInput)'", at: graph.segments.last?.location ?? unknownLocation)
+        }
     }
 
     /// Resolves a use of `name`; reports it when undefined. Returns nil when no shape is known.
@@ -48,7 +83,7 @@ private struct Checker {
             if let where_ = graph.nodes[later].locations?.name { d.note("'\(name)' is defined here", at: where_) }
         } else {
             var message = "unknown name '\(name.prefix(80))'"
-            if let guess = Spelling.closest(to: name, in: definedAt.keys) { message += "; did you mean '\(guess)'?" }
+            if !d.isFull, let guess = Spelling.closest(to: name, in: definedAt.keys) { message += "; did you mean '\(guess)'?" }
             d.error(message, at: at)
         }
         return nil
@@ -173,8 +208,9 @@ private struct Checker {
         var seen: [String: SourceLocation?] = [:]
         for exit in graph.exits {
             let at = exit.location ?? unknownLocation
-            if seen[exit.name] != nil || definedAt[exit.name] != nil {
+            if let previous = seen[exit.name] ?? definedAt[exit.name] {
                 d.error("redefinition of '\(exit.name.prefix(80))'", at: at)
+                if let previous { d.note("previous definition of '\(exit.name.prefix(80))' is here", at: previous) }
             }
             seen[exit.name] = exit.location
             let n = graph.nodes.count

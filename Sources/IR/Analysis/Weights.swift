@@ -55,9 +55,11 @@ public enum WeightBinder {
 
     /// Deterministic weights for running a model with no weights file: Kaiming-uniform conv and
     /// linear weights, BatchNorm statistics away from the identity so that folding them is tested.
-    public static func seeded(_ g: VerifiedGraph, seed: UInt64 = 0) -> [String: Tensor] {
+    /// `include` picks the nodes to make weights for (all by default).
+    public static func seeded(_ g: VerifiedGraph, seed: UInt64 = 0,
+                              include: (Node) -> Bool = { _ in true }) -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
-        for node in g.graph.nodes {
+        for node in g.graph.nodes where include(node) {
             for spec in g.parameters(node) {
                 let key = "\(node.name).\(spec.name)"
                 var rng = SplitMix64(seed: SplitMix64.hash(key) ^ seed)

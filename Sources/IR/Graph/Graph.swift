@@ -10,17 +10,20 @@ public struct Graph: Equatable, Sendable {
     public var input: Input
     public var nodes: [Node]
     public var exits: [Exit]
+    /// The cut of the backbone into segments between exits, once the segment pass has run.
+    public var segments: [Segment]
     public var output: Output
     /// Comment lines after the last statement.
     public var trailingComments: [String]
 
     public init(model: String, headerComments: [String] = [], input: Input, nodes: [Node], exits: [Exit] = [],
-                output: Output, trailingComments: [String] = []) {
+                segments: [Segment] = [], output: Output, trailingComments: [String] = []) {
         self.model = model
         self.headerComments = headerComments
         self.input = input
         self.nodes = nodes
         self.exits = exits
+        self.segments = segments
         self.output = output
         self.trailingComments = trailingComments
     }
@@ -32,6 +35,22 @@ public struct Graph: Equatable, Sendable {
         for (i, node) in nodes.enumerated() { index[node.name] = i }
         return index
     }
+
+    /// Marks every node that one of `names` depends on, the named nodes included.
+    public func ancestors(of names: [String], index: [String: Int]? = nil) -> [Bool] {
+        let index = index ?? nodeIndex()
+        var marked = [Bool](repeating: false, count: nodes.count)
+        var stack = names.compactMap { index[$0] }
+        while let i = stack.popLast() {
+            if marked[i] { continue }
+            marked[i] = true
+            for input in nodes[i].inputs { if let j = index[input], !marked[j] { stack.append(j) } }
+        }
+        return marked
+    }
+
+    /// The nodes the final output depends on: the backbone, as opposed to exit heads.
+    public func backbone(index: [String: Int]? = nil) -> [Bool] { ancestors(of: [output.name], index: index) }
 }
 
 /// Lines written before a statement that the printer keeps: `#` comments and one blank line.
@@ -127,6 +146,31 @@ public struct Exit: Equatable, Sendable {
     public static func == (a: Exit, b: Exit) -> Bool {
         a.name == b.name && a.classifier == b.classifier && a.confidence == b.confidence
             && a.trivia == b.trivia
+    }
+}
+
+/// `segment name(input=A, output=B)`: the backbone nodes that turn value A into value B, run as one
+/// unit between two exit checks. Segments are consecutive: the first reads the graph input, each
+/// next one reads the previous one's output, and the last one gives the graph output. Exit heads
+/// are not part of a segment; exit k reads the output of segment k. The printer writes the
+/// statement before the segment's first backbone node.
+public struct Segment: Equatable, Sendable {
+    public var name: String
+    public var input: String
+    public var output: String
+    public var trivia: Trivia
+    public var location: SourceLocation?
+
+    public init(name: String, input: String, output: String, trivia: Trivia = .none, location: SourceLocation? = nil) {
+        self.name = name
+        self.input = input
+        self.output = output
+        self.trivia = trivia
+        self.location = location
+    }
+
+    public static func == (a: Segment, b: Segment) -> Bool {
+        a.name == b.name && a.input == b.input && a.output == b.output && a.trivia == b.trivia
     }
 }
 

@@ -37,6 +37,7 @@ private struct ParserState {
     var input: Input?
     var nodes: [Node] = []
     var exits: [Exit] = []
+    var segments: [Segment] = []
     var output: Output?
     var poisoned: Set<String> = []
     var pending = Trivia()
@@ -125,31 +126,15 @@ private struct ParserState {
             guard output == nil else { throw SyntaxError(message: "'input' after 'output'", offset: first.offset) }
             input = Input(name: name.name, shape: dims.values, trivia: trivia, location: location(name.offset))
         case "exit":
-            let name = try c.name("an exit name after 'exit'")
-            try c.punct("(", "after the exit name")
-            var operands: [String: String] = [:]
-            while true {
-                let key = try c.name("'classifier=' or 'confidence='")
-                guard key.name == "classifier" || key.name == "confidence" else {
-                    throw SyntaxError(message: "unknown exit field '\(key.name)'; expected 'classifier' or 'confidence'", offset: key.offset)
-                }
-                guard operands[key.name] == nil else {
-                    throw SyntaxError(message: "duplicate exit field '\(key.name)'", offset: key.offset)
-                }
-                try c.punct("=", "after '\(key.name)'")
-                operands[key.name] = try c.name("a node name").name
-                if c.peekPunct(UInt8(ascii: ")")) { break }
-                try c.punct(",", "or ')' between exit fields")
-            }
-            let close = try c.punct(")", "")
-            try c.end()
-            guard let classifier = operands["classifier"], let confidence = operands["confidence"] else {
-                let missing = operands["classifier"] == nil ? "classifier" : "confidence"
-                throw SyntaxError(message: "exit '\(name.name)' needs a '\(missing)=' field", offset: close)
-            }
+            let (name, fields) = try parseFields(&c, statement: "exit", keys: ["classifier", "confidence"])
             guard output == nil else { throw SyntaxError(message: "'exit' after 'output'", offset: first.offset) }
-            exits.append(Exit(name: name.name, classifier: classifier, confidence: confidence,
+            exits.append(Exit(name: name.name, classifier: fields[0], confidence: fields[1],
                               trivia: trivia, location: location(name.offset)))
+        case "segment":
+            let (name, fields) = try parseFields(&c, statement: "segment", keys: ["input", "output"])
+            guard output == nil else { throw SyntaxError(message: "'segment' after 'output'", offset: first.offset) }
+            segments.append(Segment(name: name.name, input: fields[0], output: fields[1],
+                                    trivia: trivia, location: location(name.offset)))
         case "output":
             let name = try c.name("the output name after 'output'")
             try c.end()
@@ -158,8 +143,39 @@ private struct ParserState {
             }
             output = Output(name: name.name, trivia: trivia, location: location(name.offset))
         default:
-            throw SyntaxError(message: "expected '=' after '\(first.name.prefix(60))', or a statement keyword (model, input, exit, output)", offset: c.offset)
+            throw SyntaxError(message: "expected '=' after '\(first.name.prefix(60))', or a statement keyword (model, input, exit, segment, output)", offset: c.offset)
         }
+    }
+
+    /// `NAME(key=name, key=name)` with exactly `keys`, in any order. Returns the names in `keys` order.
+    func parseFields(_ c: inout TokenCursor, statement: String, keys: [String]) throws(SyntaxError) -> ((name: String, offset: Int), [String]) {
+        let name = try c.name("a name after '\(statement)'")
+        try c.punct("(", "after the \(statement) name")
+        var operands: [String: String] = [:]
+        let expected = keys.map { "'\($0)'" }.joined(separator: " or ")
+        while true {
+            let key = try c.name("\(expected)")
+            guard keys.contains(key.name) else {
+                throw SyntaxError(message: "unknown \(statement) field '\(key.name.prefix(60))'; expected \(expected)", offset: key.offset)
+            }
+            guard operands[key.name] == nil else {
+                throw SyntaxError(message: "duplicate \(statement) field '\(key.name)'", offset: key.offset)
+            }
+            try c.punct("=", "after '\(key.name)'")
+            operands[key.name] = try c.name("a node name").name
+            if c.peekPunct(UInt8(ascii: ")")) { break }
+            try c.punct(",", "or ')' between \(statement) fields")
+        }
+        let close = try c.punct(")", "")
+        try c.end()
+        var values: [String] = []
+        for key in keys {
+            guard let value = operands[key] else {
+                throw SyntaxError(message: "\(statement) '\(name.name.prefix(60))' needs a '\(key)=' field", offset: close)
+            }
+            values.append(value)
+        }
+        return (name, values)
     }
 
     mutating func parseNode(_ c: inout TokenCursor, name: (name: String, offset: Int), trivia: Trivia) throws(SyntaxError) {
@@ -214,7 +230,7 @@ private struct ParserState {
         var trailing = pending.comments
         while trailing.last == "" { trailing.removeLast() }
         let graph = Graph(model: model ?? "", headerComments: headerComments, input: input ?? Input(name: "", shape: []), nodes: nodes, exits: exits,
-                          output: output ?? Output(name: ""), trailingComments: trailing)
+                          segments: segments, output: output ?? Output(name: ""), trailingComments: trailing)
         return ParseResult(graph: graph, poisoned: poisoned, diagnostics: diagnostics, modelLocation: modelLocation)
     }
 }

@@ -23,18 +23,39 @@ public enum Printer {
             exitsAfter[at, default: []].append(exit)
         }
         for exit in exitsAfter[-1] ?? [] { emit(exit.trivia, line(exit)) }
+        let segmentsBefore = segmentPositions(graph, index)
         for (i, node) in graph.nodes.enumerated() {
+            for segment in segmentsBefore[i] ?? [] { emit(segment.trivia, line(segment)) }
             var text = line(node)
             if let note = annotate?(node) { text += "  # " + note }
             emit(node.trivia, text)
             for exit in exitsAfter[i] ?? [] { emit(exit.trivia, line(exit)) }
         }
+        for segment in segmentsBefore[graph.nodes.count] ?? [] { emit(segment.trivia, line(segment)) }
         emit(graph.output.trivia, "output \(graph.output.name)")
         if !graph.trailingComments.isEmpty {
             out += "\n"
             for comment in graph.trailingComments { out += comment.isEmpty ? "#\n" : "#\(comment)\n" }
         }
         return out
+    }
+
+    /// Each segment goes before the first node after its input that the output depends on
+    /// (exit heads attached to the input come first); a segment that fits nowhere goes last.
+    static func segmentPositions(_ graph: Graph, _ index: [String: Int]) -> [Int: [Segment]] {
+        guard !graph.segments.isEmpty else { return [:] }
+        let backbone = graph.backbone(index: index)
+        var positions: [Int: [Segment]] = [:]
+        for segment in graph.segments {
+            let start = (index[segment.input] ?? -1) + 1
+            let at = (start..<max(start, graph.nodes.count)).first { backbone[$0] } ?? graph.nodes.count
+            positions[at, default: []].append(segment)
+        }
+        return positions
+    }
+
+    public static func line(_ segment: Segment) -> String {
+        "segment \(segment.name)(input=\(segment.input), output=\(segment.output))"
     }
 
     public static func line(_ node: Node) -> String {
