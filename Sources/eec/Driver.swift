@@ -13,6 +13,7 @@ enum Driver {
           fmt FILE        print a .eeir file in canonical form
           stats FILE      per-node shapes, parameters and cost
           run FILE        run a batch through the reference interpreter
+          compile FILE    place exits, fuse, segment and plan memory; print the plan or the IR
 
         Run 'eec <command> --help' for a command's options.
         """
@@ -58,7 +59,7 @@ enum Driver {
         }
     }
 
-    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand]
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand]
 }
 
 /// One subcommand: its options and what it does.

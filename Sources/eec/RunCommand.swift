@@ -1,0 +1,76 @@
+import Foundation
+import IR
+
+let runCommand = Command(
+    name: "run",
+    help: """
+        usage: eec run FILE --input X.npy [--weights W.safetensors] [--mean M] [--std S]
+                      [--labels Y.npy] [--output Y.npy] [--seed N]
+
+        Runs a batch through the reference interpreter and prints each sample's predicted class.
+
+          --input X.npy        uint8 images [N,H,W,C] (scaled by 1/255 and made CHW, as PyTorch's
+                               ToTensor does) or float32 [N,C,H,W] used as they are
+          --mean M, --std S    per-channel normalization after scaling, e.g. 0.485,0.456,0.406
+          --weights W          safetensors with the graph's tensors by name (default: seeded)
+          --labels Y.npy       int64 or uint8 [N] labels: report the accuracy
+          --output Y.npy       write the final logits, float32 [N, classes]
+          --seed N             seed of the default weights (default 0)
+        """,
+    valued: ["--input", "--weights", "--mean", "--std", "--labels", "--output", "--seed"]
+) { args, console in
+    let path = try args.file()
+    guard let inputPath = args.options["--input"] else { throw Arguments.UsageError(message: "missing --input X.npy") }
+    let mean = try args.floats("--mean"), std = try args.floats("--std")
+    guard (mean == nil) == (std == nil) else { throw Arguments.UsageError(message: "--mean and --std go together") }
+    let seed = try seedOption(args)
+    let graph = try loadGraph(path, &console)
+    let weights = try loadWeights(graph, path: args.options["--weights"], seed: seed, &console)
+    let bound = try bind(graph, weights, source: args.options["--weights"] ?? "seeded weights")
+    let sample = Array(graph.graph.input.shape.dropFirst())
+    let normalization = mean.flatMap { m in std.map { ImageBatch.Normalization(mean: m, std: $0) } }
+    let inputs: [Tensor]
+    var labels: [Int]?
+    do {
+        inputs = try ImageBatch.readInputs(path: inputPath, sampleShape: sample, normalization: normalization)
+        if let labelPath = args.options["--labels"] {
+            labels = try ImageBatch.readLabels(path: labelPath, classes: graph.classes)
+            guard labels?.count == inputs.count else {
+                throw InputError(message: "\(labelPath): error: \(labels?.count ?? 0) labels for \(inputs.count) inputs")
+            }
+        }
+    } catch let error as FormatError {
+        throw InputError(message: error.description)
+    }
+    let interpreter = Interpreter(graph, weights: bound)
+    var logits: [Float] = []
+    var correct = 0
+    let start = Date()
+    for (n, input) in inputs.enumerated() {
+        let result = interpreter.run(input)
+        logits += result.logits.data
+        let predicted = argmax(result.logits.data)
+        if let labels, labels[n] == predicted { correct += 1 }
+        if args.options["--output"] == nil && inputs.count <= 100 { console.print("\(n): class \(predicted)") }
+    }
+    let seconds = Date().timeIntervalSince(start)
+    console.print("\(inputs.count) samples, \(String(format: "%.1f", seconds * 1000 / Double(max(1, inputs.count)))) ms per sample (reference interpreter)")
+    if let labels {
+        console.print("accuracy: \(String(format: "%.2f", 100 * Double(correct) / Double(max(1, labels.count))))% (\(correct)/\(labels.count))")
+    }
+    if let out = args.options["--output"] {
+        do {
+            try NPYArray(Tensor(shape: [inputs.count, graph.classes], data: logits)).write(to: out)
+        } catch {
+            throw InputError(message: "\(error)")
+        }
+    }
+    return ExitStatus.ok
+}
+
+/// Index of the largest value (the first one on ties, as torch.argmax).
+func argmax(_ values: [Float]) -> Int {
+    var best = 0
+    for i in values.indices where values[i] > values[best] { best = i }
+    return best
+}

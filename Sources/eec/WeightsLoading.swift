@@ -1,0 +1,43 @@
+import IR
+
+/// The weights for a graph: read from `--weights` (matched by name and shape, unused tensors
+/// warned about), or seeded deterministically with a notice so every example runs offline.
+func loadWeights(_ graph: VerifiedGraph, path: String?, seed: UInt64, _ console: inout Console) throws(InputError) -> [String: Tensor] {
+    guard let path else {
+        console.error("eec: note: no --weights given; using deterministic seeded weights (seed \(seed))")
+        return WeightBinder.seeded(graph, seed: seed)
+    }
+    let file: SafetensorsFile
+    do {
+        file = try SafetensorsFile.read(path: path)
+    } catch {
+        throw InputError(message: error.description)
+    }
+    do {
+        let bound = try WeightBinder.bind(graph, tensors: file.tensors, source: path,
+                                          extraUnused: file.skipped.map(\.name))
+        if !bound.unused.isEmpty {
+            let shown = bound.unused.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+            console.error("\(path): warning: \(bound.unused.count) tensor\(bound.unused.count == 1 ? "" : "s") not used by the graph: \(shown)\(bound.unused.count > 5 ? ", ..." : "")")
+        }
+    } catch {
+        throw InputError(message: error.description)
+    }
+    return file.tensors
+}
+
+/// Binds weights that are known to match (after loadWeights or a pass), as an input error otherwise.
+func bind(_ graph: VerifiedGraph, _ weights: [String: Tensor], source: String) throws(InputError) -> BoundWeights {
+    do {
+        return try WeightBinder.bind(graph, tensors: weights, source: source)
+    } catch {
+        throw InputError(message: error.description)
+    }
+}
+
+/// `--seed`, default 0.
+func seedOption(_ args: Arguments) throws(Arguments.UsageError) -> UInt64 {
+    guard let text = args.options["--seed"] else { return 0 }
+    guard let seed = UInt64(text) else { throw Arguments.UsageError(message: "option '--seed' expects a non-negative integer, found '\(text)'") }
+    return seed
+}
