@@ -60,34 +60,41 @@ public enum Conv2D: OpDefinition {
         let (cout, hout, wout) = (outputShape[1], outputShape[2], outputShape[3])
         let cinPerGroup = cin / groups, coutPerGroup = cout / groups
         var y = Tensor(zeros: outputShape)
+        // Loop order o, c, ky, kx, oy, ox: one weight at a time over a float64 accumulator plane,
+        // with the in-bounds range of ox computed once per row instead of tested per element.
+        var acc = [Double](repeating: 0, count: hout * wout)
         x.data.withUnsafeBufferPointer { xp in
             parameters[0].data.withUnsafeBufferPointer { wp in
-                y.data.withUnsafeMutableBufferPointer { yp in
-                    for b in 0..<n {
-                        for o in 0..<cout {
-                            let g = o / coutPerGroup
-                            let bias = parameters.count > 1 ? Double(parameters[1].data[o]) : 0
-                            for oy in 0..<hout {
-                                for ox in 0..<wout {
-                                    var acc = bias
-                                    for c in 0..<cinPerGroup {
-                                        let xBase = (b * cin + g * cinPerGroup + c) * hin * win
-                                        let wBase = (o * cinPerGroup + c) * kh * kw
-                                        for ky in 0..<kh {
-                                            let iy = oy * sh - ph + ky * dh
-                                            if iy < 0 || iy >= hin { continue }
-                                            for kx in 0..<kw {
-                                                let ix = ox * sw - pw + kx * dw
-                                                if ix < 0 || ix >= win { continue }
-                                                acc += Double(xp[xBase + iy * win + ix]) * Double(wp[wBase + ky * kw + kx])
-                                            }
+                for b in 0..<n {
+                    for o in 0..<cout {
+                        let g = o / coutPerGroup
+                        let bias = parameters.count > 1 ? Double(parameters[1].data[o]) : 0
+                        for i in acc.indices { acc[i] = bias }
+                        for c in 0..<cinPerGroup {
+                            let xBase = (b * cin + g * cinPerGroup + c) * hin * win
+                            for ky in 0..<kh {
+                                for kx in 0..<kw {
+                                    let weight = Double(wp[((o * cinPerGroup + c) * kh + ky) * kw + kx])
+                                    let dx = kx * dw - pw
+                                    // ox*sw + dx in [0, win)  ⇔  ox in [oxLow, oxHigh)
+                                    let oxLow = dx >= 0 ? 0 : (-dx + sw - 1) / sw
+                                    let oxHigh = min(wout, win - dx <= 0 ? 0 : (win - dx - 1) / sw + 1)
+                                    for oy in 0..<hout {
+                                        let iy = oy * sh - ph + ky * dh
+                                        if iy < 0 || iy >= hin { continue }
+                                        let row = xBase + iy * win + dx
+                                        let outRow = oy * wout
+                                        var ox = oxLow
+                                        while ox < oxHigh {
+                                            acc[outRow + ox] += weight * Double(xp[row + ox * sw])
+                                            ox += 1
                                         }
                                     }
-                                    if relu && acc < 0 { acc = 0 }
-                                    yp[((b * cout + o) * hout + oy) * wout + ox] = Float(acc)
                                 }
                             }
                         }
+                        let base = (b * cout + o) * hout * wout
+                        for i in acc.indices { y.data[base + i] = Float(relu && acc[i] < 0 ? 0 : acc[i]) }
                     }
                 }
             }
