@@ -14,6 +14,7 @@ enum Driver {
           stats FILE      per-node shapes, parameters and cost
           run FILE        run a batch through the reference interpreter
           compile FILE    place exits, fuse, segment and plan memory; print the plan or the IR
+          bench FILE...   time the front end (parse, verify, cost)
 
         Run 'eec <command> --help' for a command's options.
         """
@@ -59,7 +60,7 @@ enum Driver {
         }
     }
 
-    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand]
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand]
 }
 
 /// One subcommand: its options and what it does.
