@@ -78,7 +78,9 @@ private struct Checker {
         if let shape = shapes[name] { return shape }
         if poisoned.contains(name) || definedAt[name] != nil { return nil }
         let at = location ?? unknownLocation
-        if let later = laterNames[name], later >= (index ?? 0) {
+        if let index, laterNames[name] == index {
+            d.error("'\(name.prefix(80))' is used in its own definition", at: at)
+        } else if let later = laterNames[name], later >= (index ?? 0) {
             d.error("'\(name)' is used before its definition", at: at)
             if let where_ = graph.nodes[later].locations?.name { d.note("'\(name)' is defined here", at: where_) }
         } else {
@@ -97,7 +99,6 @@ private struct Checker {
             if let previous { d.note("previous definition of '\(node.name.prefix(80))' is here", at: previous) }
             return
         }
-        definedAt[node.name] = loc?.name
 
         var inputShapes: [[Int]] = []
         var complete = true
@@ -108,6 +109,9 @@ private struct Checker {
                 complete = false
             }
         }
+        // Defined only now, so that a node reading itself is an error (not a silent cycle) and is
+        // never offered as a "did you mean" for its own inputs.
+        definedAt[node.name] = loc?.name
         let def = node.op.definition
         if !def.arity.contains(node.inputs.count) {
             let expected = def.arity.lowerBound == def.arity.upperBound

@@ -73,6 +73,18 @@ public struct DiagnosticList: Sendable {
         if errorCount <= limit { items.append(Diagnostic(.note, at: location, message)) }
     }
 
+    /// Puts the diagnostics in source order, so that the parser's and the verifier's read top to
+    /// bottom as one list. Stable, and a note stays right after the error it belongs to.
+    public mutating func sortByLocation() {
+        var groups: [[Diagnostic]] = []
+        for item in items {
+            if item.severity == .note, !groups.isEmpty { groups[groups.count - 1].append(item) } else { groups.append([item]) }
+        }
+        items = groups.enumerated()
+            .sorted { ($0.element[0].location, $0.offset) < ($1.element[0].location, $1.offset) }
+            .flatMap(\.element)
+    }
+
     /// Everything rendered, with clang's closing line when the cap was hit.
     public func rendered(in source: SourceFile) -> String {
         var text = items.map { $0.rendered(in: source) }.joined()

@@ -69,9 +69,9 @@ enum Lexer {
                 i += 1
             default:
                 if b >= 0x80 {
-                    line.error = ("non-ASCII byte 0x\(String(b, radix: 16, uppercase: true)) (only comments may hold non-ASCII text)", i)
+                    line.error = ("non-ASCII byte \(hex(b)) (only comments may hold non-ASCII text)", i)
                 } else if b < 0x20 || b == 0x7F {
-                    line.error = ("unexpected control character 0x\(String(b, radix: 16, uppercase: true))", i)
+                    line.error = ("unexpected control character \(hex(b))", i)
                 } else {
                     line.error = ("unexpected character '\(Character(UnicodeScalar(b)))'", i)
                 }
@@ -104,12 +104,15 @@ enum Lexer {
             }
         }
         if i < end, isNameByte(bytes[i]) || bytes[i] == UInt8(ascii: ".") {
-            return .failure(NumberError(message: "malformed number"))
+            var j = i
+            while j < end, isNameByte(bytes[j]) || bytes[j] == UInt8(ascii: ".") { j += 1 }
+            let text = String(decoding: bytes[begin..<j], as: UTF8.self)
+            return .failure(NumberError(message: "malformed number '\(text.prefix(40))\(text.count > 40 ? "..." : "")'"))
         }
         let text = String(decoding: bytes[begin..<i], as: UTF8.self)
         if isFloat {
             guard let value = Double(text), value.isFinite else {
-                return .failure(NumberError(message: "float literal '\(text.prefix(40))' is out of range"))
+                return .failure(NumberError(message: "float literal '\(text.prefix(40))\(text.count > 40 ? "..." : "")' is out of range"))
             }
             return .success(.float(value))
         }
@@ -117,6 +120,12 @@ enum Lexer {
             return .failure(NumberError(message: "integer literal '\(text.prefix(40))\(text.count > 40 ? "..." : "")' is too large"))
         }
         return .success(.int(value))
+    }
+
+    /// `0x01`, `0xFF`: a byte as written in a diagnostic.
+    static func hex(_ b: UInt8) -> String {
+        let digits = String(b, radix: 16, uppercase: true)
+        return "0x" + (digits.count < 2 ? "0" : "") + digits
     }
 
     static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }

@@ -17,7 +17,9 @@ public enum Parser {
         for lineNumber in 1...source.lineStarts.count {
             let start = source.lineStarts[lineNumber - 1]
             let end = lineNumber < source.lineStarts.count ? source.lineStarts[lineNumber] - 1 : source.bytes.count
-            state.parseLine(Lexer.lex(source.bytes, from: start, to: end), lineEnd: end)
+            // "found end of line" points just after the text, before a CRLF file's '\r'.
+            let textEnd = end > start && source.bytes[end - 1] == UInt8(ascii: "\r") ? end - 1 : end
+            state.parseLine(Lexer.lex(source.bytes, from: start, to: end), lineEnd: textEnd)
         }
         return state.finish()
     }
@@ -40,6 +42,9 @@ private struct ParserState {
     var segments: [Segment] = []
     var output: Output?
     var poisoned: Set<String> = []
+    /// Statement keywords seen, even on lines with errors: a malformed `input` line is reported
+    /// once, not a second time as a missing `input` statement.
+    var keywordsSeen: Set<String> = []
     var pending = Trivia()
     var sawBlank = false
 
@@ -94,12 +99,17 @@ private struct ParserState {
             try parseNode(&c, name: first, trivia: trivia)
             return
         }
+        keywordsSeen.insert(first.name)
         switch first.name {
         case "model":
             let name = try c.name("a model name after 'model'")
             try c.end()
             if model != nil {
                 throw SyntaxError(message: "duplicate 'model' statement", offset: first.offset)
+            }
+            // Out of order, but kept: the rest of the file still reads normally.
+            if input != nil || !nodes.isEmpty || !exits.isEmpty || output != nil {
+                report("'model' must be the first statement", at: first.offset)
             }
             model = name.name
             headerComments = trivia.comments
@@ -120,10 +130,16 @@ private struct ParserState {
             if let bad = dims.values.firstIndex(where: { $0 < 1 || $0 > ShapeRules.maxElements }) {
                 throw SyntaxError(message: "input dimension \(dims.values[bad]) is out of range", offset: dims.offset)
             }
+            guard elementCount(dims.values) <= ShapeRules.maxElements else {
+                throw SyntaxError(message: "input shape \(Tensor.describe(dims.values)) is too large (more than 2^31 elements)", offset: dims.offset)
+            }
             if input != nil {
                 throw SyntaxError(message: "duplicate 'input' statement (a network has one input)", offset: first.offset)
             }
             guard output == nil else { throw SyntaxError(message: "'input' after 'output'", offset: first.offset) }
+            if !nodes.isEmpty || !exits.isEmpty {
+                report("'input' must come before the nodes and exits (right after 'model')", at: first.offset)
+            }
             input = Input(name: name.name, shape: dims.values, trivia: trivia, location: location(name.offset))
         case "exit":
             let (name, fields) = try parseFields(&c, statement: "exit", keys: ["classifier", "confidence"])
@@ -207,6 +223,9 @@ private struct ParserState {
                     guard attributes.values.isEmpty else {
                         throw SyntaxError(message: "input '\(arg.name.prefix(60))' after keyword attributes; inputs come first", offset: arg.offset)
                     }
+                    if c.peekValue() {
+                        throw SyntaxError(message: "expected '=' after attribute name '\(arg.name.prefix(60))', found \(c.describeNext())", offset: c.offset)
+                    }
                     inputs.append(arg.name)
                     inputLocations.append(location(arg.offset))
                 }
@@ -224,9 +243,9 @@ private struct ParserState {
 
     mutating func finish() -> ParseResult {
         let endLocation = source.location(of: source.bytes.count)
-        if model == nil { diagnostics.error("missing 'model NAME' statement", at: SourceLocation(line: 1, column: 1)) }
-        if input == nil { diagnostics.error("missing 'input NAME: f32[...]' statement", at: modelLocation ?? SourceLocation(line: 1, column: 1)) }
-        if output == nil { diagnostics.error("missing 'output NAME' statement at the end of the file", at: endLocation) }
+        if model == nil && !keywordsSeen.contains("model") { diagnostics.error("missing 'model NAME' statement", at: SourceLocation(line: 1, column: 1)) }
+        if input == nil && !keywordsSeen.contains("input") { diagnostics.error("missing 'input NAME: f32[...]' statement", at: modelLocation ?? SourceLocation(line: 1, column: 1)) }
+        if output == nil && !keywordsSeen.contains("output") { diagnostics.error("missing 'output NAME' statement at the end of the file", at: endLocation) }
         var trailing = pending.comments
         while trailing.last == "" { trailing.removeLast() }
         let graph = Graph(model: model ?? "", headerComments: headerComments, input: input ?? Input(name: "", shape: []), nodes: nodes, exits: exits,
@@ -266,6 +285,15 @@ private struct TokenCursor {
             return (n, tokens[index - 1].offset)
         }
         throw SyntaxError(message: "expected \(what), found \(describeNext())", offset: offset)
+    }
+
+    /// Whether the next token starts an attribute value that cannot be anything else.
+    func peekValue() -> Bool {
+        guard index < tokens.count else { return false }
+        switch tokens[index].kind {
+        case .int, .float, .punct(UInt8(ascii: "[")): return true
+        default: return false
+        }
     }
 
     func peekPunct(_ p: UInt8) -> Bool {

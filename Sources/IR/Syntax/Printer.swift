@@ -63,6 +63,8 @@ public enum Printer {
         for spec in node.op.definition.attributes {
             guard let value = node.attributes[spec.name] else { continue }
             if case .value(let defaultValue) = spec.defaultValue, same(value, defaultValue) { continue }
+            // The one derived default: a pooling stride equal to the kernel is left out too.
+            if case .derived = spec.defaultValue, spec.name == "stride", let kernel = node.attributes["kernel"], same(value, kernel) { continue }
             args.append("\(spec.name)=\(canonical(value, spec.kind))")
         }
         // Attributes the op does not know (only in graphs that failed verification) go last, sorted.
