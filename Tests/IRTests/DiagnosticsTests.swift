@@ -206,7 +206,7 @@ import IR
              ["t.eeir:7:21: error: exit 'e1' needs a 'confidence=' field"]),
         Case("exit classifier not matching the output",
              FrontEnd.prelude + "p = global_avg_pool(x)\nf = flatten(p)\nh = linear(f, out=1)\nk = linear(f, out=10)\nexit e1(classifier=k, confidence=h)\no = linear(f, out=100)\noutput o\n",
-             ["t.eeir:7:6: error: exit 'e1' gives [1,10] logits but the output has [1,100]"]),
+             ["t.eeir:7:20: error: exit 'e1' gives [1,10] logits but the output has [1,100]"]),
         Case("duplicate exit",
              FrontEnd.prelude + "p = global_avg_pool(x)\nf = flatten(p)\nh = linear(f, out=1)\nk = linear(f, out=10)\nexit e1(classifier=k, confidence=h)\nexit e1(classifier=k, confidence=h)\no = linear(f, out=10)\noutput o\n",
              ["t.eeir:8:6: error: redefinition of 'e1'",
@@ -254,9 +254,7 @@ import IR
             return parts.count == 4 ? "\(parts[0]):\(parts[1]):\(parts[3])" : line
         }
         #expect(actual.map(withoutColumn) == c.expected.map(withoutColumn))
-        withKnownIssue("the caret is on the exit name, not on the operand") {
-            #expect(actual == c.expected)
-        }
+        #expect(actual == c.expected)
     }
 
     @Test(arguments: cases)

@@ -218,11 +218,13 @@ private struct Checker {
             }
             seen[exit.name] = exit.location
             let n = graph.nodes.count
-            if let shape = resolve(exit.classifier, at: at, usedBy: n, &d), shape.count != 2 {
-                d.error("exit classifier '\(exit.classifier)' must be [1, classes], found \(Tensor.describe(shape))", at: at)
+            let classifierAt = exit.operandLocations?.first ?? at
+            let confidenceAt = exit.operandLocations?.last ?? at
+            if let shape = resolve(exit.classifier, at: classifierAt, usedBy: n, &d), shape.count != 2 {
+                d.error("exit classifier '\(exit.classifier)' must be [1, classes], found \(Tensor.describe(shape))", at: classifierAt)
             }
-            if let shape = resolve(exit.confidence, at: at, usedBy: n, &d), shape != [1, 1] {
-                d.error("exit confidence '\(exit.confidence)' must be one logit [1,1], found \(Tensor.describe(shape))", at: at)
+            if let shape = resolve(exit.confidence, at: confidenceAt, usedBy: n, &d), shape != [1, 1] {
+                d.error("exit confidence '\(exit.confidence)' must be one logit [1,1], found \(Tensor.describe(shape))", at: confidenceAt)
             }
         }
     }
@@ -237,7 +239,7 @@ private struct Checker {
         }
         for exit in graph.exits {
             if let c = shapes[exit.classifier], c.count == 2, c != shape {
-                d.error("exit '\(exit.name)' gives \(Tensor.describe(c)) logits but the output has \(Tensor.describe(shape))", at: exit.location ?? at)
+                d.error("exit '\(exit.name)' gives \(Tensor.describe(c)) logits but the output has \(Tensor.describe(shape))", at: exit.operandLocations?.first ?? exit.location ?? at)
             }
         }
     }

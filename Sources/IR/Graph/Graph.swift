@@ -133,12 +133,15 @@ public struct Exit: Equatable, Sendable {
     public var confidence: String
     public var trivia: Trivia
     public var location: SourceLocation?
+    /// Where `classifier` and `confidence` were written.
+    public var operandLocations: [SourceLocation]?
 
     public init(name: String, classifier: String, confidence: String,
-                trivia: Trivia = .none, location: SourceLocation? = nil) {
+                trivia: Trivia = .none, location: SourceLocation? = nil, operandLocations: [SourceLocation]? = nil) {
         self.name = name
         self.classifier = classifier
         self.confidence = confidence
+        self.operandLocations = operandLocations
         self.trivia = trivia
         self.location = location
     }

@@ -144,12 +144,13 @@ private struct ParserState {
         case "exit":
             let (name, fields) = try parseFields(&c, statement: "exit", keys: ["classifier", "confidence"])
             guard output == nil else { throw SyntaxError(message: "'exit' after 'output'", offset: first.offset) }
-            exits.append(Exit(name: name.name, classifier: fields[0], confidence: fields[1],
-                              trivia: trivia, location: location(name.offset)))
+            exits.append(Exit(name: name.name, classifier: fields[0].name, confidence: fields[1].name,
+                              trivia: trivia, location: location(name.offset),
+                              operandLocations: [location(fields[0].offset), location(fields[1].offset)]))
         case "segment":
             let (name, fields) = try parseFields(&c, statement: "segment", keys: ["input", "output"])
             guard output == nil else { throw SyntaxError(message: "'segment' after 'output'", offset: first.offset) }
-            segments.append(Segment(name: name.name, input: fields[0], output: fields[1],
+            segments.append(Segment(name: name.name, input: fields[0].name, output: fields[1].name,
                                     trivia: trivia, location: location(name.offset)))
         case "output":
             let name = try c.name("the output name after 'output'")
@@ -164,10 +165,11 @@ private struct ParserState {
     }
 
     /// `NAME(key=name, key=name)` with exactly `keys`, in any order. Returns the names in `keys` order.
-    func parseFields(_ c: inout TokenCursor, statement: String, keys: [String]) throws(SyntaxError) -> ((name: String, offset: Int), [String]) {
+    func parseFields(_ c: inout TokenCursor, statement: String, keys: [String]) throws(SyntaxError)
+        -> ((name: String, offset: Int), [(name: String, offset: Int)]) {
         let name = try c.name("a name after '\(statement)'")
         try c.punct("(", "after the \(statement) name")
-        var operands: [String: String] = [:]
+        var operands: [String: (name: String, offset: Int)] = [:]
         let expected = keys.map { "'\($0)'" }.joined(separator: " or ")
         while true {
             let key = try c.name("\(expected)")
@@ -178,13 +180,13 @@ private struct ParserState {
                 throw SyntaxError(message: "duplicate \(statement) field '\(key.name)'", offset: key.offset)
             }
             try c.punct("=", "after '\(key.name)'")
-            operands[key.name] = try c.name("a node name").name
+            operands[key.name] = try c.name("a node name")
             if c.peekPunct(UInt8(ascii: ")")) { break }
             try c.punct(",", "or ')' between \(statement) fields")
         }
         let close = try c.punct(")", "")
         try c.end()
-        var values: [String] = []
+        var values: [(name: String, offset: Int)] = []
         for key in keys {
             guard let value = operands[key] else {
                 throw SyntaxError(message: "\(statement) '\(name.name.prefix(60))' needs a '\(key)=' field", offset: close)
