@@ -22,10 +22,15 @@ let package = Package(
         .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Codegen"),
         // The early-exit runtime: decision rules shared by the interpreter and the generated code.
         .target(name: "Runtime", path: "Sources/Runtime"),
+        // PTEE training of exit heads on a frozen backbone, and threshold calibration.
+        // Optimized in debug builds too: training loops at -Onone would make the tests crawl.
+        .target(name: "Training", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Training",
+                swiftSettings: [.unsafeFlags(["-O"])]),
         // The command-line driver.
-        .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime"], path: "Sources/eec"),
+        .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Training"], path: "Sources/eec"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests"),
+        .testTarget(name: "TrainingTests", dependencies: ["IR", "Passes", "Training"], path: "Tests/TrainingTests"),
         .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes"], path: "Tests/eecTests"),
     ]
 )

@@ -1,0 +1,141 @@
+import IR
+
+/// One exit head as a trainable network, built from the exit's IR nodes: a trunk (convs,
+/// BatchNorms, ReLUs, pooling, flatten) feeding two linear layers, the classifier and the
+/// confidence. Parameters keep their IR names (`exits.0.conv1.weight`, ...).
+struct ExitHead {
+    var trunk: [any Layer]
+    var classifier: LinearLayer
+    var confidence: LinearLayer
+    /// IR parameter names of each layer's `parameters`: trunk layers, then classifier, confidence.
+    let parameterNames: [[String]]
+    /// Names of BatchNorm running statistics, per trunk layer (empty for other layers).
+    let statisticsNames: [[String]]
+
+    struct Unsupported: Error {
+        var message: String
+    }
+
+    /// Builds the head of `exit` from the graph and its (seeded or trained) weights.
+    init(_ g: VerifiedGraph, exit: Exit, weights: [String: Tensor]) throws(Unsupported) {
+        let graph = g.graph
+        let index = graph.nodeIndex()
+        let backbone = graph.backbone(index: index)
+        let members = graph.ancestors(of: [exit.classifier, exit.confidence], index: index)
+        let nodes = graph.nodes.indices.filter { members[$0] && !backbone[$0] }.map { graph.nodes[$0] }
+        func tensor(_ key: String) throws(Unsupported) -> [Float] {
+            guard let t = weights[key] else { throw Unsupported(message: "missing tensor '\(key)'") }
+            return t.data
+        }
+        guard let classifierNode = nodes.first(where: { $0.name == exit.classifier }),
+              let confidenceNode = nodes.first(where: { $0.name == exit.confidence }),
+              classifierNode.op == .linear, confidenceNode.op == .linear,
+              classifierNode.inputs == confidenceNode.inputs else {
+            throw Unsupported(message: "exit '\(exit.name)': the classifier and confidence must be linear layers reading the same features")
+        }
+        var trunk: [any Layer] = []
+        var names: [[String]] = []
+        var statistics: [[String]] = []
+        for node in nodes where node.name != exit.classifier && node.name != exit.confidence {
+            let a = node.attributes
+            let key = { (p: String) in "\(node.name).\(p)" }
+            switch node.op {
+            case .conv2d:
+                guard a.int("groups", default: 1) == 1, a.pair("dilation", default: 1) == (1, 1), !a.bool("relu"),
+                      a.pair("kernel").0 == a.pair("kernel").1, a.pair("stride", default: 1).0 == a.pair("stride", default: 1).1,
+                      a.pair("pad").0 == a.pair("pad").1 else {
+                    throw Unsupported(message: "exit head conv '\(node.name)': only square kernels, strides and padding without groups or dilation can be trained")
+                }
+                let bias = a.bool("bias", default: true)
+                trunk.append(ConvLayer(weight: try tensor(key("weight")), bias: bias ? try tensor(key("bias")) : nil,
+                                       outChannels: a.int("out"), kernel: a.pair("kernel").0,
+                                       stride: a.pair("stride", default: 1).0, pad: a.pair("pad").0))
+                names.append(bias ? [key("weight"), key("bias")] : [key("weight")])
+                statistics.append([])
+            case .batchnorm:
+                trunk.append(BatchNormLayer(weight: try tensor(key("weight")), bias: try tensor(key("bias")),
+                                            runningMean: try tensor(key("running_mean")), runningVar: try tensor(key("running_var")),
+                                            eps: a.float("eps", default: 1e-5)))
+                names.append([key("weight"), key("bias")])
+                statistics.append([key("running_mean"), key("running_var")])
+            case .relu:
+                trunk.append(ReLULayer())
+                names.append([])
+                statistics.append([])
+            case .globalAvgPool:
+                trunk.append(GlobalPoolLayer())
+                names.append([])
+                statistics.append([])
+            case .flatten:
+                trunk.append(FlattenLayer())
+                names.append([])
+                statistics.append([])
+            default:
+                throw Unsupported(message: "exit head node '\(node.name)': \(node.op.name) layers cannot be trained yet")
+            }
+        }
+        func linear(_ node: Node) throws(Unsupported) -> LinearLayer {
+            guard node.attributes.bool("bias", default: true), !node.attributes.bool("relu") else {
+                throw Unsupported(message: "exit head linear '\(node.name)' must have a bias and no fused ReLU")
+            }
+            return LinearLayer(weight: try tensor("\(node.name).weight"), bias: try tensor("\(node.name).bias"),
+                               outFeatures: node.attributes.int("out"))
+        }
+        self.trunk = trunk
+        classifier = try linear(classifierNode)
+        confidence = try linear(confidenceNode)
+        parameterNames = names + [["\(exit.classifier).weight", "\(exit.classifier).bias"],
+                                  ["\(exit.confidence).weight", "\(exit.confidence).bias"]]
+        statisticsNames = statistics
+    }
+
+    /// Class logits [N, K] and confidence logits [N, 1].
+    mutating func forward(_ x: Batch, training: Bool) -> (logits: Batch, confidence: Batch) {
+        var features = x
+        for i in trunk.indices { features = trunk[i].forward(features, training: training) }
+        return (classifier.forward(features, training: training), confidence.forward(features, training: training))
+    }
+
+    /// Gradients of every layer's parameters, grouped as `parameterNames`.
+    mutating func backward(logits dLogits: Batch, confidence dConfidence: Batch) -> [[[Float]]] {
+        var classifierGrads = zeros(classifier.parameters)
+        var confidenceGrads = zeros(confidence.parameters)
+        let fromClassifier = classifier.backward(dLogits, grads: &classifierGrads)
+        let fromConfidence = confidence.backward(dConfidence, grads: &confidenceGrads)
+        // Both heads read the same features: their input gradients add.
+        var gradient = Batch(shape: fromClassifier.shape, data: zip(fromClassifier.data, fromConfidence.data).map(+))
+        var trunkGrads = trunk.map { zeros($0.parameters) }
+        for i in trunk.indices.reversed() { gradient = trunk[i].backward(gradient, grads: &trunkGrads[i]) }
+        return trunkGrads + [classifierGrads, confidenceGrads]
+    }
+
+    /// Replaces every layer's parameters (grouped as `parameterNames`).
+    mutating func setParameters(_ values: [[[Float]]]) {
+        for i in trunk.indices { trunk[i].parameters = values[i] }
+        classifier.parameters = values[trunk.count]
+        confidence.parameters = values[trunk.count + 1]
+    }
+
+    /// The head's tensors by IR name, BatchNorm running statistics included.
+    func tensors(shapes: (String) -> [Int]) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (layer, names) in zip(allParameters, parameterNames) {
+            for (values, name) in zip(layer, names) { out[name] = Tensor(shape: shapes(name), data: values) }
+        }
+        for (i, names) in statisticsNames.enumerated() where !names.isEmpty {
+            if let bn = trunk[i] as? BatchNormLayer {
+                out[names[0]] = Tensor(shape: shapes(names[0]), data: bn.runningMean)
+                out[names[1]] = Tensor(shape: shapes(names[1]), data: bn.runningVar)
+            }
+        }
+        return out
+    }
+
+    /// Every layer's parameter tensors, grouped per layer (trunk layers, classifier, confidence).
+    var allParameters: [[[Float]]] { trunk.map(\.parameters) + [classifier.parameters, confidence.parameters] }
+}
+
+/// Zero tensors shaped like `parameters`.
+func zeros(_ parameters: [[Float]]) -> [[Float]] {
+    parameters.map { [Float](repeating: 0, count: $0.count) }
+}

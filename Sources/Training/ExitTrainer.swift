@@ -1,0 +1,167 @@
+import Foundation
+import IR
+import Runtime
+
+/// Trains the exit heads of a graph on cached backbone features, PTEE-style: the backbone is
+/// frozen, labels are the backbone's own predictions, the loss is the cumulative cost-aware loss
+/// (`CumulativeLoss`) averaged over each batch, and Adam updates every head.
+public struct ExitTrainer {
+    public struct Options: Sendable {
+        public var epochs = 20
+        public var batchSize = 128
+        public var learningRate = 1e-3
+        public var lambda = 1.0
+        public var loss = LossVersion.v2
+        public var seed: UInt64 = 0
+
+        public init() {}
+    }
+
+    /// One epoch's summary.
+    public struct EpochStats: Sendable {
+        public var epoch: Int
+        public var loss: Double
+        /// Fraction of samples whose first confident exit (h ≥ 0.5) is each exit; the last entry
+        /// is the backbone.
+        public var exitMix: [Double]
+        /// Fraction of samples whose exit (at h ≥ 0.5) agrees with the backbone.
+        public var agreement: Double
+    }
+
+    var heads: [ExitHead]
+    var optimizers: [Adam]
+    public let costRates: [Double]
+    let graph: VerifiedGraph
+
+    /// `graph` has the exits; `weights` hold their initial tensors (seeded or from a file).
+    public init(graph: VerifiedGraph, weights: [String: Tensor], costRates: [Double], learningRate: Double) throws(TrainingError) {
+        var heads: [ExitHead] = []
+        for exit in graph.graph.exits {
+            do {
+                heads.append(try ExitHead(graph, exit: exit, weights: weights))
+            } catch {
+                throw TrainingError(message: error.message)
+            }
+        }
+        self.heads = heads
+        self.optimizers = heads.map { _ in Adam(learningRate: learningRate) }
+        self.costRates = costRates
+        self.graph = graph
+    }
+
+    /// Runs the epochs; `report` is called after every batch (epoch, batch, batches, running stats).
+    public mutating func train(_ data: FeatureCache, options: Options,
+                               report: (_ epoch: Int, _ batch: Int, _ batches: Int, _ stats: EpochStats) -> Void = { _, _, _, _ in })
+        -> [EpochStats]
+    {
+        let loss = CumulativeLoss(version: options.loss, lambda: options.lambda, costRates: costRates)
+        var rng = SplitMix64(seed: options.seed ^ 0x7472_6169_6E)
+        var history: [EpochStats] = []
+        let n = data.count
+        let batches = (n + options.batchSize - 1) / max(1, options.batchSize)
+        for epoch in 1...max(1, options.epochs) {
+            var order = Array(0..<n)
+            for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            var stats = Accumulator(exits: heads.count)
+            for b in 0..<batches {
+                let samples = Array(order[(b * options.batchSize)..<min(n, (b + 1) * options.batchSize)])
+                step(samples, data, loss, &stats)
+                report(epoch, b + 1, batches, stats.summary(epoch: epoch))
+            }
+            history.append(stats.summary(epoch: epoch))
+        }
+        return history
+    }
+
+    /// Forward every head on one batch, the loss and its gradients, backward, Adam.
+    mutating func step(_ samples: [Int], _ data: FeatureCache, _ loss: CumulativeLoss, _ stats: inout Accumulator) {
+        let count = samples.count
+        var outputs: [(logits: Batch, confidence: Batch)] = []
+        for e in heads.indices {
+            outputs.append(heads[e].forward(data.batch(exit: e, samples: samples), training: true))
+        }
+        let classes = outputs.first?.logits.shape[1] ?? 0
+        var dLogits = heads.indices.map { _ in Batch(zeros: [count, classes]) }
+        var dConfidence = heads.indices.map { _ in Batch(zeros: [count, 1]) }
+        for (j, sample) in samples.enumerated() {
+            let y = data.labels[sample]
+            var probabilities: [[Double]] = [], p: [Double] = [], h: [Double] = []
+            for e in heads.indices {
+                let row = Array(outputs[e].logits.data[(j * classes)..<((j + 1) * classes)])
+                let soft = softmax(row)
+                probabilities.append(soft)
+                p.append(soft[y])
+                h.append(ExitRule.sigmoid(Double(outputs[e].confidence.data[j])))
+            }
+            let result = loss.evaluate(p: p, h: h, backbone: data.backboneProbability[sample])
+            stats.add(result.loss, firstExit: h.firstIndex { $0 >= 0.5 } ?? heads.count,
+                      agrees: { e in e == heads.count || argmax(probabilities[e].map(Float.init)) == y })
+            // Averaged over the batch: every gradient is divided by its size.
+            let scale = 1 / Double(count)
+            for e in heads.indices {
+                // d p_y / d z_k = p_y (δ_ky − p_k);  d h / d q = h (1 − h).
+                for k in 0..<classes {
+                    let delta = (k == y ? 1.0 : 0.0) - probabilities[e][k]
+                    dLogits[e].data[j * classes + k] = Float(scale * result.gradP[e] * p[e] * delta)
+                }
+                dConfidence[e].data[j] = Float(scale * result.gradH[e] * h[e] * (1 - h[e]))
+            }
+        }
+        for e in heads.indices {
+            let grads = heads[e].backward(logits: dLogits[e], confidence: dConfidence[e])
+            var flat = heads[e].allParameters.flatMap { $0 }
+            optimizers[e].update(&flat, grads.flatMap { $0 })
+            var offset = 0
+            let grouped = heads[e].allParameters.map { layer -> [[Float]] in
+                defer { offset += layer.count }
+                return Array(flat[offset..<(offset + layer.count)])
+            }
+            heads[e].setParameters(grouped)
+        }
+    }
+
+    /// The trained exit tensors by name (BatchNorm running statistics included).
+    public func trainedTensors() -> [String: Tensor] {
+        let index = graph.graph.nodeIndex()
+        var out: [String: Tensor] = [:]
+        for head in heads {
+            out.merge(head.tensors(shapes: { name in
+                let dot = name.lastIndex(of: ".") ?? name.endIndex
+                let node = String(name[..<dot]), param = String(name[name.index(after: dot)...])
+                guard let i = index[node] else { return [] }
+                return graph.parameters(graph.graph.nodes[i]).first { $0.name == param }?.shape ?? []
+            })) { a, _ in a }
+        }
+        return out
+    }
+
+    /// Running sums over an epoch.
+    struct Accumulator {
+        var loss = 0.0
+        var samples = 0
+        var exits: [Int]
+        var agreeing = 0
+
+        init(exits: Int) {
+            self.exits = [Int](repeating: 0, count: exits + 1)
+        }
+
+        mutating func add(_ loss: Double, firstExit: Int, agrees: (Int) -> Bool) {
+            self.loss += loss
+            samples += 1
+            exits[firstExit] += 1
+            if agrees(firstExit) { agreeing += 1 }
+        }
+
+        func summary(epoch: Int) -> EpochStats {
+            let n = Double(max(1, samples))
+            return EpochStats(epoch: epoch, loss: loss / n, exitMix: exits.map { Double($0) / n }, agreement: Double(agreeing) / n)
+        }
+    }
+}
+
+public struct TrainingError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
