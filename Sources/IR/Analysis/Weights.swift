@@ -59,10 +59,13 @@ public enum WeightBinder {
     public static func seeded(_ g: VerifiedGraph, seed: UInt64 = 0,
                               include: (Node) -> Bool = { _ in true }) -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
+        var mixer = SplitMix64(seed: seed)
+        let mixedSeed = mixer.next()
         for node in g.graph.nodes where include(node) {
             for spec in g.parameters(node) {
                 let key = "\(node.name).\(spec.name)"
-                var rng = SplitMix64(seed: SplitMix64.hash(key) ^ seed)
+                // The seed goes through a SplitMix step first, so no seed can make two names share a stream.
+                var rng = SplitMix64(seed: SplitMix64.hash(key) ^ mixedSeed)
                 let count = elementCount(spec.shape)
                 let fanIn = max(1, count / max(1, spec.shape.first ?? 1))
                 let (low, high): (Float, Float)

@@ -14,7 +14,7 @@ public struct Interpreter: Sendable {
     public struct Result: Sendable {
         public var logits: Tensor
         public var exits: [(logits: Tensor, confidence: Float)]
-        /// Values asked for with `keep`.
+        /// Values asked for with `keep`, and the output and exit values.
         public var kept: [String: Tensor]
     }
 
