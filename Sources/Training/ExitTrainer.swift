@@ -75,37 +75,16 @@ public struct ExitTrainer {
 
     /// Forward every head on one batch, the loss and its gradients, backward, Adam.
     mutating func step(_ samples: [Int], _ data: FeatureCache, _ loss: CumulativeLoss, _ stats: inout Accumulator) {
-        let count = samples.count
         var outputs: [(logits: Batch, confidence: Batch)] = []
         for e in heads.indices {
             outputs.append(heads[e].forward(data.batch(exit: e, samples: samples), training: true))
         }
-        let classes = outputs.first?.logits.shape[1] ?? 0
-        var dLogits = heads.indices.map { _ in Batch(zeros: [count, classes]) }
-        var dConfidence = heads.indices.map { _ in Batch(zeros: [count, 1]) }
-        for (j, sample) in samples.enumerated() {
-            let y = data.labels[sample]
-            var probabilities: [[Double]] = [], p: [Double] = [], h: [Double] = []
-            for e in heads.indices {
-                let row = Array(outputs[e].logits.data[(j * classes)..<((j + 1) * classes)])
-                let soft = softmax(row)
-                probabilities.append(soft)
-                p.append(soft[y])
-                h.append(ExitRule.sigmoid(Double(outputs[e].confidence.data[j])))
-            }
-            let result = loss.evaluate(p: p, h: h, backbone: data.backboneProbability[sample])
-            stats.add(result.loss, firstExit: h.firstIndex { $0 >= 0.5 } ?? heads.count,
-                      agrees: { e in e == heads.count || argmax(probabilities[e].map(Float.init)) == y })
-            // Averaged over the batch: every gradient is divided by its size.
-            let scale = 1 / Double(count)
-            for e in heads.indices {
-                // d p_y / d z_k = p_y (δ_ky − p_k);  d h / d q = h (1 − h).
-                for k in 0..<classes {
-                    let delta = (k == y ? 1.0 : 0.0) - probabilities[e][k]
-                    dLogits[e].data[j * classes + k] = Float(scale * result.gradP[e] * p[e] * delta)
-                }
-                dConfidence[e].data[j] = Float(scale * result.gradH[e] * h[e] * (1 - h[e]))
-            }
+        let exits = heads.count
+        let (_, dLogits, dConfidence) = ExitTrainer.objective(
+            outputs, labels: samples.map { data.labels[$0] }, backbone: samples.map { data.backboneProbability[$0] }, loss: loss
+        ) { result, h, probabilities, y in
+            stats.add(result.loss, firstExit: h.firstIndex { $0 >= 0.5 } ?? exits,
+                      agrees: { e in e == exits || argmax(probabilities[e].map(Float.init)) == y })
         }
         for e in heads.indices {
             let grads = heads[e].backward(logits: dLogits[e], confidence: dConfidence[e])
@@ -118,6 +97,48 @@ public struct ExitTrainer {
             }
             heads[e].setParameters(grouped)
         }
+    }
+
+    /// The batch loss `step` minimizes, from every head's outputs: the mean over the batch of
+    /// `loss` with p_n = softmax(logits_n)[y] and h_n = sigmoid(confidence_n); and its gradients
+    /// with respect to each head's class logits and confidence logits. `record` sees each sample's
+    /// result, confidences, class probabilities and label (for the epoch statistics).
+    static func objective(_ outputs: [(logits: Batch, confidence: Batch)], labels: [Int], backbone: [Double],
+                          loss: CumulativeLoss,
+                          record: (_ result: CumulativeLoss.Result, _ h: [Double], _ probabilities: [[Double]], _ label: Int) -> Void
+                              = { _, _, _, _ in })
+        -> (loss: Double, dLogits: [Batch], dConfidence: [Batch])
+    {
+        let count = labels.count
+        let classes = outputs.first?.logits.shape[1] ?? 0
+        var dLogits = outputs.indices.map { _ in Batch(zeros: [count, classes]) }
+        var dConfidence = outputs.indices.map { _ in Batch(zeros: [count, 1]) }
+        var total = 0.0
+        for j in 0..<count {
+            let y = labels[j]
+            var probabilities: [[Double]] = [], p: [Double] = [], h: [Double] = []
+            for e in outputs.indices {
+                let row = Array(outputs[e].logits.data[(j * classes)..<((j + 1) * classes)])
+                let soft = softmax(row)
+                probabilities.append(soft)
+                p.append(soft[y])
+                h.append(ExitRule.sigmoid(Double(outputs[e].confidence.data[j])))
+            }
+            let result = loss.evaluate(p: p, h: h, backbone: backbone[j])
+            total += result.loss
+            record(result, h, probabilities, y)
+            // Averaged over the batch: every gradient is divided by its size.
+            let scale = 1 / Double(count)
+            for e in outputs.indices {
+                // d p_y / d z_k = p_y (δ_ky − p_k);  d h / d q = h (1 − h).
+                for k in 0..<classes {
+                    let delta = (k == y ? 1.0 : 0.0) - probabilities[e][k]
+                    dLogits[e].data[j * classes + k] = Float(scale * result.gradP[e] * p[e] * delta)
+                }
+                dConfidence[e].data[j] = Float(scale * result.gradH[e] * h[e] * (1 - h[e]))
+            }
+        }
+        return (total / Double(max(1, count)), dLogits, dConfidence)
     }
 
     /// The trained exit tensors by name (BatchNorm running statistics included).

@@ -57,7 +57,11 @@ struct ConvLayer: Layer {
                                         let iy = oy * s + ky - p
                                         if iy < 0 || iy >= h { continue }
                                         let row = inBase + iy * w + kx - p, outRow = out + oy * wo
-                                        for ox in cols { yp[outRow + ox] += weightValue * xp[row + ox * s] }
+                                        if s == 1 {
+                                            axpy(weightValue, xp.base + row, yp.base + outRow, cols)
+                                        } else {
+                                            for ox in cols { yp[outRow + ox] += weightValue * xp[row + ox * s] }
+                                        }
                                     }
                                 }
                             }
@@ -97,10 +101,15 @@ struct ConvLayer: Layer {
                                             let iy = oy * s + ky - p
                                             if iy < 0 || iy >= h { continue }
                                             let row = inBase + iy * w + kx - p, outRow = out + oy * wo
-                                            for ox in cols {
-                                                let g = gp[outRow + ox]
-                                                gradient += g * xp[row + ox * s]
-                                                dxp[row + ox * s] += weightValue * g
+                                            if s == 1 {
+                                                gradient += dot(gp.base + outRow, xp.base + row, cols)
+                                                axpy(weightValue, gp.base + outRow, dxp.base + row, cols)
+                                            } else {
+                                                for ox in cols {
+                                                    let g = gp[outRow + ox]
+                                                    gradient += g * xp[row + ox * s]
+                                                    dxp[row + ox * s] += weightValue * g
+                                                }
                                             }
                                         }
                                         pw[chunk * weightCount + wIndex] += gradient
@@ -138,6 +147,8 @@ struct BatchNormLayer: Layer {
     let momentum: Double = 0.1
     private var normalized = Batch(zeros: [1])
     private var inverseStd: [Double] = []
+    /// Whether the last forward used the batch's statistics (they then depend on the input).
+    private var usedBatchStatistics = true
 
     init(weight: [Float], bias: [Float], runningMean: [Float], runningVar: [Float], eps: Double) {
         parameters = [weight, bias]
@@ -173,6 +184,7 @@ struct BatchNormLayer: Layer {
             variance = runningVar.map(Double.init)
         }
         inverseStd = variance.map { 1 / ($0 + eps).squareRoot() }
+        usedBatchStatistics = training
         var xhat = Batch(zeros: x.shape), y = Batch(zeros: x.shape)
         for b in 0..<n {
             for ch in 0..<c {
@@ -190,7 +202,8 @@ struct BatchNormLayer: Layer {
         return y
     }
 
-    /// Training-mode gradient: dx = inv/M · (M·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), with dx̂ = dy·γ.
+    /// Training-mode gradient: dx = inv/M · (M·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)), with dx̂ = dy·γ; after an
+    /// evaluation-mode forward the statistics are constants and dx = inv·dx̂.
     mutating func backward(_ dy: Batch, grads: inout [[Float]]) -> Batch {
         let (n, c) = (dy.shape[0], dy.shape[1])
         let plane = dy.stride / c
@@ -212,7 +225,7 @@ struct BatchNormLayer: Layer {
                 let base = (b * c + ch) * plane
                 for i in base..<(base + plane) {
                     let g = Double(dy.data[i]), xh = Double(normalized.data[i])
-                    dx.data[i] = Float(gamma * inv / m * (m * g - sumDy - xh * sumDyXhat))
+                    dx.data[i] = usedBatchStatistics ? Float(gamma * inv / m * (m * g - sumDy - xh * sumDyXhat)) : Float(gamma * inv * g)
                 }
             }
         }
@@ -318,4 +331,38 @@ struct LinearLayer: Layer {
         }
         return dx
     }
+}
+
+/// y[i] += a · x[i] for i in `range` (vectorized by the compiler: no aliasing between x and y in
+/// the callers' use, and unit stride).
+@inline(__always)
+func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: yv + a * xv, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < range.upperBound {
+        y[i] += a * x[i]
+        i += 1
+    }
+}
+
+/// Σ a[i]·b[i] over `range`, in eight lanes (a fixed order, so results are reproducible).
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ range: Range<Int>) -> Float {
+    var lanes = SIMD8<Float>()
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var sum = lanes.sum()
+    while i < range.upperBound {
+        sum += a[i] * b[i]
+        i += 1
+    }
+    return sum
 }

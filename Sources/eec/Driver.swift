@@ -15,6 +15,7 @@ enum Driver {
           run FILE        run a batch through the reference interpreter
           compile FILE    place exits, fuse, segment and plan memory; print the plan or the IR
           bench FILE...   time the front end (parse, verify, cost)
+          train FILE      train exit heads on a frozen backbone (PTEE)
 
         Run 'eec <command> --help' for a command's options.
         """
@@ -60,7 +61,7 @@ enum Driver {
         }
     }
 
-    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand]
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, trainCommand]
 }
 
 /// One subcommand: its options and what it does.

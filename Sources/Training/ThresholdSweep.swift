@@ -1,0 +1,101 @@
+import Foundation
+import IR
+import Runtime
+
+/// What a threshold (or one threshold per exit) does on a data set: where samples leave, how
+/// often the answer agrees with the backbone (and the labels), and what it costs.
+public struct SweepPoint: Sendable {
+    public var thresholds: [Double]
+    public var agreement: Double
+    public var accuracy: Double?
+    /// Mean cost rate as the papers count it (exit n costs c_n, the backbone 1).
+    public var costRate: Double
+    /// Mean true path cost (the heads of the exits passed included).
+    public var pathCost: Double
+    /// Samples per exit; the last entry is the backbone.
+    public var histogram: [Int]
+}
+
+public struct ThresholdSweep: Sendable {
+    public let evaluation: ExitEvaluation
+    public let labels: [Int]?
+    /// Per exit, then the backbone: the papers' cost rate and the true path cost.
+    public let costRates: [Double]
+    public let pathCosts: [Double]
+
+    public init(evaluation: ExitEvaluation, labels: [Int]?, costRates: [Double], pathCosts: [Double]) {
+        self.evaluation = evaluation
+        self.labels = labels
+        self.costRates = costRates
+        self.pathCosts = pathCosts
+    }
+
+    /// The grid of single thresholds swept: 0, 0.005, ..., 1.
+    public static let grid: [Double] = (0...200).map { Double($0) / 200 }
+
+    public var backboneAccuracy: Double? {
+        labels.map { l in Double(zip(evaluation.backboneClasses, l).filter { $0 == $1 }.count) / Double(max(1, l.count)) }
+    }
+
+    /// Evaluates one threshold per exit: a sample leaves at the first exit whose confidence h ≥ T_n.
+    public func evaluate(_ thresholds: [Double]) -> SweepPoint {
+        let limits = thresholds.map(ExitRule.logitThreshold)
+        let e = evaluation
+        var histogram = [Int](repeating: 0, count: e.exits + 1)
+        var agree = 0, correct = 0
+        var cost = 0.0, path = 0.0
+        for s in 0..<e.count {
+            let exit = ExitRule.firstExit(confidenceLogits: e.confidenceLogits[s], thresholdLogits: limits)
+            histogram[exit] += 1
+            let predicted = exit < e.exits ? e.exitClasses[s][exit] : e.backboneClasses[s]
+            if predicted == e.backboneClasses[s] { agree += 1 }
+            if let labels, predicted == labels[s] { correct += 1 }
+            cost += costRates[exit]
+            path += pathCosts[exit]
+        }
+        let n = Double(max(1, e.count))
+        return SweepPoint(thresholds: thresholds, agreement: Double(agree) / n, accuracy: labels.map { _ in Double(correct) / n },
+                          costRate: cost / n, pathCost: path / n, histogram: histogram)
+    }
+
+    /// The whole sweep of single thresholds.
+    public func sweep() -> [SweepPoint] {
+        ThresholdSweep.grid.map { t in evaluate([Double](repeating: t, count: evaluation.exits)) }
+    }
+
+    /// The drop a point has against the backbone: in accuracy with labels, else in agreement.
+    public func drop(_ point: SweepPoint) -> Double {
+        if let accuracy = point.accuracy, let base = backboneAccuracy { return base - accuracy }
+        return 1 - point.agreement
+    }
+
+    /// The cheapest single threshold whose drop is at most `maxDrop` (T = 1 always qualifies).
+    public func choose(maxDrop: Double, from points: [SweepPoint]) -> SweepPoint {
+        let fitting = points.filter { drop($0) <= maxDrop + 1e-12 }
+        return fitting.min { a, b in
+            a.costRate != b.costRate ? a.costRate < b.costRate : (a.thresholds.first ?? 0) > (b.thresholds.first ?? 0)
+        } ?? evaluate([Double](repeating: 1, count: evaluation.exits))
+    }
+
+    /// One threshold per exit, by coordinate descent from `start`: each pass tries every grid value
+    /// for each exit in turn and keeps the cheapest that stays within `maxDrop`, until no change.
+    public func searchPerExit(maxDrop: Double, start: SweepPoint) -> SweepPoint {
+        var best = start
+        for _ in 0..<8 {
+            var improved = false
+            for e in 0..<evaluation.exits {
+                for t in ThresholdSweep.grid {
+                    var candidate = best.thresholds
+                    candidate[e] = t
+                    let point = evaluate(candidate)
+                    if drop(point) <= maxDrop + 1e-12 && point.costRate < best.costRate - 1e-12 {
+                        best = point
+                        improved = true
+                    }
+                }
+            }
+            if !improved { break }
+        }
+        return best
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import IR
+import Passes
+import Training
+
+let trainCommand = Command(
+    name: "train",
+    help: """
+        usage: eec train FILE --weights backbone.safetensors --data unlabeled.npy --branches N
+                        [--distribution D] [--exit-block B] [--cost C] [--exit-after OPS]
+                        [--lambda 1.0] [--loss v2|v1] [--epochs 20] [--batch 128] [--lr 1e-3]
+                        [--seed 0] [--samples A:B] [--mean M --std S] [--cache-gib 8] -o out.safetensors
+
+        Trains the exit heads of a frozen backbone, PTEE-style: no labels are read; each sample's
+        label is the backbone's own prediction. The loss is the cumulative cost-aware loss of
+        EENets/PTEEnet (v2: summed over exits; v1: the first exit's mixture only) averaged over
+        each batch; Adam updates the heads. The backbone runs once per sample and the tensors
+        at the exits are cached; the epochs are spent on the heads alone.
+
+        The output holds the backbone's tensors unchanged, the trained exit tensors, and the
+        exit configuration in its metadata, so calibrate, run and compile need not be told again.
+
+          --samples A:B     train on samples A..<B of the data (default: all)
+          --cache-gib G     refuse to start when the cached exit tensors would need more than G GiB
+                            (default 8); use fewer samples, or exits on smaller feature maps
+        """,
+    valued: exitOptionNames.union(["--weights", "--data", "--lambda", "--loss", "--epochs", "--batch", "--lr", "--seed",
+                                   "--samples", "--mean", "--std", "--cache-gib", "-o"])
+) { args, console in
+    let path = try args.file()
+    guard let out = args.options["-o"] else { throw Arguments.UsageError(message: "missing -o out.safetensors") }
+    guard let weightsPath = args.options["--weights"] else { throw Arguments.UsageError(message: "missing --weights backbone.safetensors") }
+    var options = ExitTrainer.Options()
+    options.lambda = try number(args, "--lambda", default: 1, range: 0...1000)
+    options.loss = try args.choice("--loss", default: LossVersion.v2, LossVersion.allCases)
+    options.epochs = Int(try number(args, "--epochs", default: 20, range: 1...100_000))
+    options.batchSize = Int(try number(args, "--batch", default: 128, range: 1...1_000_000))
+    options.learningRate = try number(args, "--lr", default: 1e-3, range: 1e-9...10)
+    options.seed = try seedOption(args)
+    let cacheLimit = try number(args, "--cache-gib", default: 8, range: 0.001...1024)
+
+    let backbone = try loadGraph(path, &console)
+    let file = try TrainedWeights.read(weightsPath)
+    let configuration = try exitConfiguration(args, recorded: file.metadata)
+    guard configuration.branches > 0 else { throw Arguments.UsageError(message: "missing --branches N (at least 1 exit to train)") }
+    let bound = try bind(backbone, file.tensors, source: weightsPath)
+    var withExits: Model
+    do {
+        withExits = try configuration.pass.run(Model(graph: backbone, weights: file.tensors))
+    } catch {
+        throw InputError(message: "\(path): \(error)")
+    }
+    let costs = ExitCostReport(withExits.graph, convention: configuration.convention)
+    let attach = costs.rows.dropLast().map(\.attach)
+    let (inputs, range) = try readData(args, option: "--data", graph: backbone)
+    let cacheBytes = FeatureCache.bytes(backbone, attach: attach, samples: inputs.count)
+    guard Double(cacheBytes) <= cacheLimit * 1_073_741_824 else {
+        throw InputError(message: "eec train: error: the exit tensors of \(inputs.count) samples need \(String(format: "%.1f", Double(cacheBytes) / 1_073_741_824)) GiB, over --cache-gib \(cacheLimit); use fewer samples (--samples) or raise the limit")
+    }
+    let progress = Progress(console: console)
+    let start = Date()
+    progress.line("eec train: \(configuration.branches) \(configuration.block) exits after \(attach.joined(separator: ", ")); cost rates \(costs.rows.dropLast().map { String(format: "%.3f", $0.costRate) }.joined(separator: ", "))")
+    progress.line("eec train: running the backbone on \(inputs.count) samples (\(range.lowerBound)..<\(range.upperBound)), caching \(String(format: "%.0f", Double(cacheBytes) / 1_048_576)) MiB of exit tensors")
+    let cache = FeatureCache(backbone: backbone, weights: bound, attach: attach, inputs: inputs) { done in
+        progress.bar("backbone", done, inputs.count, "")
+    }
+    progress.finishBar()
+    let backboneSeconds = Date().timeIntervalSince(start)
+    var trainer: ExitTrainer
+    do {
+        trainer = try ExitTrainer(graph: withExits.graph, weights: withExits.weights,
+                                  costRates: costs.rows.dropLast().map(\.costRate), learningRate: options.learningRate)
+    } catch {
+        throw InputError(message: "\(path): error: \(error)")
+    }
+    let history = trainer.train(cache, options: options) { epoch, batch, batches, stats in
+        let mix = stats.exitMix.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: "/")
+        let text = "loss \(String(format: "%.4f", stats.loss))  exit mix \(mix)  agreement \(String(format: "%.1f%%", stats.agreement * 100))"
+        progress.bar("epoch \(epoch)/\(options.epochs)", batch, batches, text)
+        if batch == batches { progress.finishBar(always: "epoch \(epoch)/\(options.epochs): " + text) }
+    }
+    let seconds = Date().timeIntervalSince(start)
+    var tensors = file.tensors
+    tensors.merge(trainer.trainedTensors()) { _, trained in trained }
+    var metadata = configuration.metadata
+    metadata["eec.lambda"] = String(options.lambda)
+    metadata["eec.loss"] = options.loss.rawValue
+    metadata["eec.epochs"] = String(options.epochs)
+    metadata["eec.seed"] = String(options.seed)
+    metadata["eec.samples"] = "\(range.lowerBound):\(range.upperBound)"
+    do {
+        try SafetensorsFile.write(tensors: tensors, metadata: metadata, to: out)
+    } catch {
+        throw InputError(message: "\(error)")
+    }
+    let last = history.last
+    console.print("trained \(configuration.branches) exits on \(inputs.count) samples in \(String(format: "%.1f", seconds)) s (backbone \(String(format: "%.1f", backboneSeconds)) s); final loss \(String(format: "%.4f", last?.loss ?? 0)), agreement at h >= 0.5: \(String(format: "%.1f%%", (last?.agreement ?? 0) * 100))")
+    console.print("wrote \(out)")
+    return ExitStatus.ok
+}
+
+/// A numeric option within a range.
+func number(_ args: Arguments, _ name: String, default fallback: Double, range: ClosedRange<Double>) throws(Arguments.UsageError) -> Double {
+    guard let text = args.options[name] else { return fallback }
+    guard let value = Double(text), range.contains(value) else {
+        throw Arguments.UsageError(message: "option '\(name)' expects a number from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
+    }
+    return value
+}
+
+/// Progress on standard error: a redrawn bar on a terminal, one line per step otherwise.
+final class Progress: @unchecked Sendable {
+    let terminal = isatty(2) != 0
+    let passthrough: Bool
+    var lastWidth = 0
+
+    init(console: Console) {
+        passthrough = console.passthrough
+    }
+
+    func line(_ text: String) {
+        if passthrough { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    }
+
+    func bar(_ label: String, _ done: Int, _ total: Int, _ text: String) {
+        guard terminal, passthrough else { return }
+        let width = 24
+        let filled = total > 0 ? done * width / total : width
+        let line = "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) \(text)"
+        lastWidth = max(lastWidth, line.count)
+        FileHandle.standardError.write(Data(line.padding(toLength: lastWidth, withPad: " ", startingAt: 0).utf8))
+    }
+
+    /// Ends a bar on a terminal; elsewhere prints `always` as its own line.
+    func finishBar(always: String? = nil) {
+        guard passthrough else { return }
+        if terminal {
+            FileHandle.standardError.write(Data("\n".utf8))
+            lastWidth = 0
+        } else if let always {
+            line(always)
+        }
+    }
+}
