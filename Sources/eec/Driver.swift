@@ -16,6 +16,7 @@ enum Driver {
           compile FILE    place exits, fuse, segment and plan memory; print the plan or the IR
           bench FILE...   time the front end (parse, verify, cost)
           train FILE      train exit heads on a frozen backbone (PTEE)
+          calibrate FILE  sweep the exit threshold and pick one for an accuracy budget
 
         Run 'eec <command> --help' for a command's options.
         """
@@ -61,7 +62,7 @@ enum Driver {
         }
     }
 
-    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, trainCommand]
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, trainCommand, calibrateCommand]
 }
 
 /// One subcommand: its options and what it does.
