@@ -18,10 +18,14 @@ let package = Package(
         .target(name: "IR", path: "Sources/IR", swiftSettings: [.unsafeFlags(["-O"])]),
         // Transformations and analyses over the IR, one pass per file.
         .target(name: "Passes", dependencies: ["IR"], path: "Sources/Passes"),
-        // Code generators (C, Swift) for a segmented, planned graph.
-        .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Codegen"),
+        // Code generators (C, Swift) for a segmented, planned graph. Optimized in debug builds too:
+        // packing and printing millions of weights at -Onone would make the C backend's tests crawl.
+        .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Codegen",
+                swiftSettings: [.unsafeFlags(["-O"])]),
         // The early-exit runtime: decision rules shared by the interpreter and the generated code.
-        .target(name: "Runtime", path: "Sources/Runtime"),
+        // The C runtime (Sources/Runtime/c) is copied as a resource, never compiled into this target:
+        // the C backend writes it next to every generated network.
+        .target(name: "Runtime", path: "Sources/Runtime", resources: [.copy("c")]),
         // PTEE training of exit heads on a frozen backbone, and threshold calibration.
         // Optimized in debug builds too: training loops at -Onone would make the tests crawl.
         .target(name: "Training", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Training",
@@ -31,6 +35,7 @@ let package = Package(
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests"),
         .testTarget(name: "TrainingTests", dependencies: ["IR", "Passes", "Training"], path: "Tests/TrainingTests"),
+        .testTarget(name: "CodegenTests", dependencies: ["IR", "Passes", "Codegen", "Runtime"], path: "Tests/CodegenTests"),
         .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes"], path: "Tests/eecTests"),
     ]
 )
