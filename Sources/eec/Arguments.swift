@@ -18,8 +18,9 @@ struct Arguments {
             let arg = args[i]
             i += 1
             guard arg.hasPrefix("--"), arg.count > 2 else {
-                if arg == "-o" {
+                if arg == "-o" && valued.contains("-o") {
                     guard i < args.count else { throw UsageError(message: "option '-o' needs a value") }
+                    guard options["-o"] == nil else { throw UsageError(message: "option '-o' given twice") }
                     options["-o"] = args[i]
                     i += 1
                 } else if arg.hasPrefix("-") && arg.count > 1 && Double(arg) == nil {

@@ -41,11 +41,12 @@ let compileCommand = Command(
         for pass in options.pipeline.passes { console.print("\(pass.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(pass.summary)") }
         return ExitStatus.ok
     }
-    let graph = try loadGraph(try args.file(), &console)
-    let weights = try loadWeights(graph, path: args.options["--weights"], seed: options.seed, &console)
+    // A usage error, so checked before FILE is read (a missing FILE would otherwise be status 1).
     if let name = options.printAfter, !options.pipeline.passes.contains(where: { $0.name == name }) {
         throw Arguments.UsageError(message: "unknown pass '\(name)' for --print-after; passes: \(options.pipeline.passes.map(\.name).joined(separator: ", "))")
     }
+    let graph = try loadGraph(try args.file(), &console)
+    let weights = try loadWeights(graph, path: args.options["--weights"], seed: options.seed, &console)
     var withExits: VerifiedGraph?
     let compiled: Model
     do {
