@@ -26,10 +26,11 @@ public struct InsertExits: Pass {
 
     public func run(_ model: Model) throws(PassError) -> Model {
         let g = model.graph
+        // With no exits asked for, a graph keeps the exits it has (as the error below suggests).
+        guard branches > 0 else { return model }
         guard g.graph.exits.isEmpty else {
             throw PassError(pass: name, message: "the graph already has \(g.graph.exits.count) exits; compile it with --branches 0 or remove them")
         }
-        guard branches > 0 else { return model }
         let placement = try ExitPlacement.place(g, branches: branches, distribution: distribution,
                                                 convention: convention, candidateOps: candidateOps)
         var graph = g.graph

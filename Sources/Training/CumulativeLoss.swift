@@ -6,10 +6,12 @@ import Foundation
 /// cost rate, and the backbone as exit N (P_N = ŷ_N[y], C_N = 1):
 ///   P_n = h_n·p_n + (1−h_n)·P_{n+1},   C_n = h_n·c_n + (1−h_n)·C_{n+1}
 ///   v2: L = Σ_{n<N} [−log P_n + λ·C_n]        v1: L = −log P_0 + λ·C_0
+///   v0: L = Σ_{n<N} −log p_n  (each classifier on its own, confidences untouched: the first
+///       stage of EENets' `--two-stage` training, used by eec as a warm-up)
 /// Only the label's component of each mixture matters to the cross-entropy, so the recursion
 /// runs on scalars.
 public enum LossVersion: String, CaseIterable, Sendable {
-    case v1, v2
+    case v0, v1, v2
 }
 
 public struct CumulativeLoss: Sendable {
@@ -41,6 +43,11 @@ public struct CumulativeLoss: Sendable {
     /// backbone's probability of the label.
     public func evaluate(p: [Double], h: [Double], backbone: Double) -> Result {
         let n = costRates.count
+        if version == .v0 {
+            let clamped = p.map { max($0, CumulativeLoss.floor) }
+            return Result(loss: clamped.reduce(0) { $0 - log($1) }, gradP: clamped.map { -1 / $0 },
+                          gradH: [Double](repeating: 0, count: n), mixture: p.first ?? backbone)
+        }
         var bigP = [Double](repeating: 0, count: n + 1)
         var bigC = [Double](repeating: 0, count: n + 1)
         bigP[n] = backbone

@@ -12,6 +12,10 @@ public struct ExitTrainer {
         public var learningRate = 1e-3
         public var lambda = 1.0
         public var loss = LossVersion.v2
+        /// Epochs of v0 (each classifier alone) before `loss`: the cost term pushes confidences
+        /// down from the start, and a classifier's gradient in v1/v2 is scaled by its confidence,
+        /// so without a warm-up the classifiers of early exits barely learn.
+        public var warmupEpochs = 0
         public var seed: UInt64 = 0
 
         public init() {}
@@ -54,7 +58,8 @@ public struct ExitTrainer {
                                report: (_ epoch: Int, _ batch: Int, _ batches: Int, _ stats: EpochStats) -> Void = { _, _, _, _ in })
         -> [EpochStats]
     {
-        let loss = CumulativeLoss(version: options.loss, lambda: options.lambda, costRates: costRates)
+        let mainLoss = CumulativeLoss(version: options.loss, lambda: options.lambda, costRates: costRates)
+        let warmupLoss = CumulativeLoss(version: .v0, lambda: options.lambda, costRates: costRates)
         var rng = SplitMix64(seed: options.seed ^ 0x7472_6169_6E)
         var history: [EpochStats] = []
         let n = data.count
@@ -63,6 +68,7 @@ public struct ExitTrainer {
             var order = Array(0..<n)
             for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             var stats = Accumulator(exits: heads.count)
+            let loss = epoch <= options.warmupEpochs ? warmupLoss : mainLoss
             for b in 0..<batches {
                 let samples = Array(order[(b * options.batchSize)..<min(n, (b + 1) * options.batchSize)])
                 step(samples, data, loss, &stats)

@@ -8,7 +8,7 @@ let trainCommand = Command(
     help: """
         usage: eec train FILE --weights backbone.safetensors --data unlabeled.npy --branches N
                         [--distribution D] [--exit-block B] [--cost C] [--exit-after OPS]
-                        [--lambda 1.0] [--loss v2|v1] [--epochs 20] [--batch 128] [--lr 1e-3]
+                        [--lambda 1.0] [--loss v2|v1] [--epochs 20] [--warmup E] [--batch 128] [--lr 1e-3]
                         [--seed 0] [--samples A:B] [--mean M --std S] [--cache-gib 8] -o out.safetensors
 
         Trains the exit heads of a frozen backbone, PTEE-style: no labels are read; each sample's
@@ -20,11 +20,15 @@ let trainCommand = Command(
         The output holds the backbone's tensors unchanged, the trained exit tensors, and the
         exit configuration in its metadata, so calibrate, run and compile need not be told again.
 
+          --warmup E        first train each classifier alone (EENets' v0 loss) for E epochs
+                            (default: a fifth of --epochs); the cost-aware loss scales a
+                            classifier's gradient by its confidence, which the cost term first
+                            pushes down, so without it early classifiers barely learn
           --samples A:B     train on samples A..<B of the data (default: all)
           --cache-gib G     refuse to start when the cached exit tensors would need more than G GiB
                             (default 8); use fewer samples, or exits on smaller feature maps
         """,
-    valued: exitOptionNames.union(["--weights", "--data", "--lambda", "--loss", "--epochs", "--batch", "--lr", "--seed",
+    valued: exitOptionNames.union(["--weights", "--data", "--lambda", "--loss", "--epochs", "--warmup", "--batch", "--lr", "--seed",
                                    "--samples", "--mean", "--std", "--cache-gib", "-o"])
 ) { args, console in
     let path = try args.file()
@@ -32,8 +36,10 @@ let trainCommand = Command(
     guard let weightsPath = args.options["--weights"] else { throw Arguments.UsageError(message: "missing --weights backbone.safetensors") }
     var options = ExitTrainer.Options()
     options.lambda = try number(args, "--lambda", default: 1, range: 0...1000)
-    options.loss = try args.choice("--loss", default: LossVersion.v2, LossVersion.allCases)
+    options.loss = try args.choice("--loss", default: LossVersion.v2, [.v1, .v2])
+    guard options.loss != .v0 else { throw Arguments.UsageError(message: "option '--loss' expects v1 or v2 (v0 is the --warmup loss)") }
     options.epochs = Int(try number(args, "--epochs", default: 20, range: 1...100_000))
+    options.warmupEpochs = Int(try number(args, "--warmup", default: Double(options.epochs / 5), range: 0...100_000))
     options.batchSize = Int(try number(args, "--batch", default: 128, range: 1...1_000_000))
     options.learningRate = try number(args, "--lr", default: 1e-3, range: 1e-9...10)
     options.seed = try seedOption(args)
@@ -86,6 +92,7 @@ let trainCommand = Command(
     metadata["eec.lambda"] = String(options.lambda)
     metadata["eec.loss"] = options.loss.rawValue
     metadata["eec.epochs"] = String(options.epochs)
+    metadata["eec.warmup"] = String(options.warmupEpochs)
     metadata["eec.seed"] = String(options.seed)
     metadata["eec.samples"] = "\(range.lowerBound):\(range.upperBound)"
     do {
