@@ -44,7 +44,9 @@ struct Arguments {
                 if let inlineValue {
                     value = inlineValue
                 } else {
-                    guard i < args.count else { throw UsageError(message: "option '\(name)' needs a value") }
+                    guard i < args.count, !(args[i].hasPrefix("--") && args[i].count > 2) else {
+                        throw UsageError(message: "option '\(name)' needs a value")
+                    }
                     value = args[i]
                     i += 1
                 }

@@ -53,7 +53,7 @@ let compileCommand = Command(
         compiled = try options.pipeline.run(Model(graph: graph, weights: weights)) { pass, model in
             if pass == "insert-exits" { withExits = model.graph }
             if options.printAll || options.printAfter == pass {
-                console.error("// ----- IR after \(pass) -----\n" + Printer.print(model.graph.graph))
+                console.error("# ----- IR after \(pass) -----\n" + Printer.print(model.graph.graph))
             }
         }
     } catch {

@@ -41,7 +41,7 @@ struct CompilePlan {
             t.add([row.exit == nil ? "final" : String(i), row.attach, grouped(row.prefix.macs), grouped(row.head.macs),
                    percent(row.costRate), percent(row.pathCost)])
         }
-        text += t.render()
+        text += t.render() + "\n"
         text += "cost rate = (prefix + this head) / backbone, in \(c) (the papers' figure); "
         text += "path cost adds every head evaluated on the way.\n\n"
         text += "backbone: \(grouped(backbone.params)) params, \(grouped(backbone.total.macs)) MACs, \(grouped(backbone.total.eenets)) eenets"

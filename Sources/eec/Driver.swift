@@ -39,7 +39,7 @@ enum Driver {
         guard let command = commands.first(where: { $0.name == name }) else {
             var message = "eec: error: unknown command '\(name)'"
             if let guess = Spelling.closest(to: name, in: commands.map(\.name)) { message += "; did you mean '\(guess)'?" }
-            console.error(message + "\n\n" + usage)
+            console.error(message + "\nRun 'eec --help' for the commands.")
             return ExitStatus.badUsage
         }
         let rest = Array(args.dropFirst())
@@ -51,7 +51,8 @@ enum Driver {
             let parsed = try Arguments(rest, valued: command.valued, switches: command.switches)
             return try command.run(parsed, &console)
         } catch let error as Arguments.UsageError {
-            console.error("eec \(name): error: \(error.message)\n\n\(command.help)")
+            let usageLine = command.help.split(separator: "\n").first.map(String.init) ?? "usage: eec \(name)"
+            console.error("eec \(name): error: \(error.message)\n\(usageLine)\nRun 'eec \(name) --help' for the options.")
             return ExitStatus.badUsage
         } catch let error as InputError {
             console.error(error.message)

@@ -49,9 +49,11 @@ func statsJSON(_ graph: VerifiedGraph, _ report: CostReport) -> JSON {
 func statsTable(_ graph: VerifiedGraph, _ report: CostReport) -> String {
     var table = TextTable(columns: ["node", "op", "shape", "params", "MACs", report.convention == .macs ? "cum. MACs" : "cum. eenets"],
                           rightAligned: [false, false, false, true, true, true])
+    let heads = graph.ancestors(of: graph.graph.exits.flatMap { [$0.classifier, $0.confidence] })
+    let usedByExit = Set(graph.graph.nodes.indices.filter { heads[$0] }.map { graph.graph.nodes[$0].name })
     for row in report.rows {
         table.add([row.name, row.op.name, Tensor.describe(row.shape), grouped(row.params), grouped(row.cost.macs),
-                   row.inBackbone ? String(format: "%.1f%%", row.cumulativeShare * 100) : "exit head"])
+                   row.inBackbone ? String(format: "%.1f%%", row.cumulativeShare * 100) : (usedByExit.contains(row.name) ? "exit head" : "unused")])
     }
     var text = table.render()
     text += "\n\(graph.graph.model): \(grouped(report.params)) params, \(grouped(report.total.macs)) MACs "

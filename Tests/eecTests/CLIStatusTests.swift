@@ -49,7 +49,7 @@ import IR
         #expect(r.status == 2)
         #expect(r.out.isEmpty)
         #expect(r.err.hasPrefix("eec: error: unknown command 'chek'; did you mean 'check'?\n"), "\(r.transcript)")
-        #expect(r.err.contains("usage: eec <command>"))
+        #expect(r.err.contains("Run 'eec --help' for the commands."))
 
         let c = CLI.run("compiel")
         #expect(c.status == 2)
