@@ -7,7 +7,8 @@ let compileCommand = Command(
     name: "compile",
     help: """
         usage: eec compile FILE [--branches N] [--distribution D] [--exit-block B] [--cost C]
-                          [--exit-after OPS] [--weights W] [--emit ir|dot] [--json] [-o OUT]
+                          [--exit-after OPS] [--weights W] [--emit ir|dot|c] [--json] [-o OUT]
+                          [--threshold T | --thresholds t0,t1,..]
 
         Places N exits, inserts their heads, folds BatchNorm, fuses ReLUs, cuts the backbone into
         segments and plans one memory arena. Without --emit, prints the plan: exits and their
@@ -26,6 +27,10 @@ let compileCommand = Command(
           --seed N              seed of default weights (default 0)
           --align N             arena alignment in bytes (default 16)
           --emit ir|dot         print the compiled IR, or Graphviz with segments as clusters
+          --emit c -o DIR       write a C library to DIR: <model>.h, <model>.c, <model>_weights.c,
+                                eec_runtime.h, eec_runtime.c (see the README, "Compiling to C")
+          --threshold T         the exits' compiled-in threshold (default 0.5); changeable at run time
+          --thresholds t0,..    one threshold per exit
           --json                print the plan as one JSON object
           --print-after-all     print the IR after every pass (to stderr)
           --print-after PASS    print the IR after PASS (to stderr)
@@ -33,7 +38,7 @@ let compileCommand = Command(
           -o OUT                write --emit output to OUT
         """,
     valued: ["--branches", "--distribution", "--exit-block", "--cost", "--exit-after", "--weights", "--seed",
-             "--align", "--emit", "--print-after", "-o"],
+             "--align", "--emit", "--print-after", "-o", "--threshold", "--thresholds"],
     switches: ["--json", "--print-after-all", "--list-passes", "--head-linears-only"]
 ) { args, console in
     let options = try CompileOptions(args)
@@ -66,6 +71,8 @@ let compileCommand = Command(
         try emit(Printer.print(compiled.graph.graph), args, &console)
     case "dot"?:
         try emit(DotEmitter.emit(compiled.graph), args, &console)
+    case "c"?:
+        try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: args.options["-o"], &console)
     default:
         if args.flags.contains("--json") {
             console.print(plan.json.text)
@@ -93,6 +100,7 @@ struct CompileOptions {
     var emit: String?
     var printAll: Bool
     var printAfter: String?
+    var thresholds: ThresholdOption?
 
     init(_ args: Arguments) throws(Arguments.UsageError) {
         let branchText = args.options["--branches"] ?? "0"
@@ -125,9 +133,10 @@ struct CompileOptions {
         }
         self.alignment = alignment
         emit = args.options["--emit"]
-        if let emit, !["ir", "dot"].contains(emit) {
-            throw Arguments.UsageError(message: "option '--emit' expects ir or dot, found '\(emit)'")
+        if let emit, !["ir", "dot", "c"].contains(emit) {
+            throw Arguments.UsageError(message: "option '--emit' expects ir, dot or c, found '\(emit)'")
         }
+        thresholds = try ThresholdOption.parse(args)
         printAll = args.flags.contains("--print-after-all")
         printAfter = args.options["--print-after"]
     }

@@ -25,7 +25,7 @@ extern "C" {
 /* Status codes of eec_run and eec_run_all (and of the <model>_run wrappers). */
 #define EEC_OK 0
 #define EEC_ERROR_NULL 1      /* a required pointer is NULL */
-#define EEC_ERROR_ALIGNMENT 2 /* the arena is not aligned to the network's arena alignment */
+#define EEC_ERROR_ALIGNMENT 2 /* the arena is not aligned for floats (4 bytes) */
 
 /* The largest finite float. It is the confidence logit reported when the final classifier
  * answers (it always does), eec_threshold_logit(1) (never exit) and, negated,
@@ -52,7 +52,7 @@ typedef struct eec_model {
     uint32_t input_channels, input_height, input_width;
     uint32_t input_offset;              /* where the input goes, channels last ([H][W][C]) */
     uint32_t arena_bytes;
-    uint32_t arena_align;
+    uint32_t arena_align;               /* the alignment the kernels run fastest with; 4 is required */
     const eec_step *segments;           /* exits + 1 */
     const eec_step *heads;              /* exits */
     const uint32_t *logits_offsets;     /* exits + 1: each exit's class logits, then the final classifier's */
@@ -64,7 +64,8 @@ typedef struct eec_model {
 /* Runs one input with early exits.
  *   weights           the network's weights (<model>_weights, or a copy of them anywhere in memory)
  *   input             float32 [C][H][W], the IR's input shape without the batch axis
- *   arena             arena_bytes of scratch memory aligned to arena_align, owned by the caller
+ *   arena             arena_bytes of memory, owned by the caller, aligned to 4 bytes at least
+ *                     (to arena_align for the best speed)
  *   threshold_logits  one per exit, logit(T_k); may be NULL when the network has no exits
  *   logits            NULL, or room for `classes` floats: the answering classifier's logits
  *   result            what answered, its class, its confidence and the MACs spent

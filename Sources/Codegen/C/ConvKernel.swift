@@ -1,0 +1,204 @@
+/// A convolution specialized to its shape (see `CLayout` for the layout and loop order).
+///
+/// The kernel walks output rows. For a padded convolution it first copies the input rows the
+/// output row reads into the window (`win`, in the arena's scratch), zero columns included, so no
+/// tap ever needs a bounds check; an unpadded one reads its input directly. Each row is then cut
+/// into tiles of up to 8 pixels × one block of output channels, computed by a tile function whose
+/// accumulators stay in registers. A 1×1 stride-1 unpadded convolution treats the whole map as
+/// one row.
+struct ConvKernel: CKernel {
+    var input: MapShape, output: MapShape
+    var kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int), dilation: (Int, Int)
+    var groups: Int
+    var bias: Bool, relu: Bool
+
+    var cg: Int { input.c / groups }
+    var ocg: Int { output.c / groups }
+    var pointwise: Bool { kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) }
+    var windowed: Bool { pad.0 > 0 || pad.1 > 0 }
+    /// Columns of input a row of outputs reads, padding included.
+    var windowWidth: Int { (output.w - 1) * stride.1 + (kernel.1 - 1) * dilation.1 + 1 }
+    var scratchFloats: Int { windowed ? kernel.0 * windowWidth * input.c : 0 }
+    /// Pixels in one row of tiles.
+    var rowPixels: Int { pointwise ? output.h * output.w : output.w }
+    var tiling: (pixels: Int, block: Int) { CLayout.convTiling(pixels: rowPixels, channels: ocg) }
+
+    /// Weights are packed with this output-channel block (see `CLayout.packConv`).
+    var block: Int { tiling.block }
+
+    var key: String {
+        func pair(_ p: (Int, Int)) -> String { p.0 == p.1 ? "\(p.0)" : "\(p.0)x\(p.1)" }
+        var k = "conv\(kernel.0)x\(kernel.1)_s\(pair(stride))_p\(pair(pad))"
+        if dilation != (1, 1) { k += "_d\(pair(dilation))" }
+        if groups != 1 { k += "_g\(groups)" }
+        k += "_\(input.spelled)_o\(output.c)"
+        if !bias { k += "_nobias" }
+        if relu { k += "_relu" }
+        return k
+    }
+
+    var summary: String {
+        var s = "conv \(kernel.0)x\(kernel.1) stride \(stride.0)x\(stride.1) pad \(pad.0)x\(pad.1)"
+        if dilation != (1, 1) { s += " dilation \(dilation.0)x\(dilation.1)" }
+        if groups != 1 { s += " groups \(groups)" }
+        s += ", [\(input.h)][\(input.w)][\(input.c)] -> [\(output.h)][\(output.w)][\(output.c)]"
+        if bias { s += " + bias" }
+        if relu { s += ", relu" }
+        return s
+    }
+
+    func emit(_ c: inout CWriter, name: String) {
+        let (p, b) = tiling
+        let remainder = rowPixels % p
+        let blockRemainder = ocg % b
+        var tiles: [(Int, Int)] = [(p, b)]
+        if remainder > 0 { tiles.append((remainder, b)) }
+        if blockRemainder > 0 {
+            tiles.append((p, blockRemainder))
+            if remainder > 0 { tiles.append((remainder, blockRemainder)) }
+        }
+        for (tp, tb) in tiles {
+            c.comment("\(tp) pixel\(tp == 1 ? "" : "s") x \(tb) output channels of \(name)")
+            emitTile(&c, name: "\(name)_t\(tp)x\(tb)", pixels: tp, block: tb)
+            c.line()
+        }
+        c.comment(summary)
+        emitMain(&c, name: name, pixels: p, block: b, remainder: remainder, blockRemainder: blockRemainder)
+    }
+
+    /// The row loop: window, then tiles over pixels for each group and block of output channels.
+    private func emitMain(_ c: inout CWriter, name: String, pixels p: Int, block b: Int, remainder: Int, blockRemainder: Int) {
+        let params = "const float *restrict x, float *restrict y, const float *restrict w"
+            + (bias ? ", const float *restrict b" : "") + (windowed ? ", float *restrict win" : "")
+        let (kh, kw) = kernel
+        let fullBlocks = ocg / b
+        c.function("static void \(name)(\(params))") { c in
+            var constants = ["H = \(input.h)", "W = \(input.w)", "C = \(input.c)", "OH = \(output.h)", "OW = \(output.w)",
+                             "OC = \(output.c)", "KH = \(kh)", "KW = \(kw)", "SH = \(stride.0)", "SW = \(stride.1)"]
+            if windowed { constants += ["PH = \(pad.0)", "PW = \(pad.1)", "WW = \(windowWidth)"] }
+            if dilation.0 != 1 { constants.append("DH = \(dilation.0)") }
+            if groups != 1 { constants += ["G = \(groups)", "CG = \(cg)", "OCG = \(ocg)"] }
+            c.line("enum { \(constants.joined(separator: ", ")) };")
+            var locals = ["ox"]
+            if !pointwise { locals.insert("oy", at: 0) }
+            if windowed { locals += ["ky", "i"] }
+            if groups != 1 { locals.append("g") }
+            if fullBlocks > 1 { locals.append("j") }
+            c.line("int \(locals.joined(separator: ", "));")
+            let rowBody: (inout CWriter) -> Void = { c in
+                if windowed { emitWindow(&c) }
+                let rowInput = windowed ? "win" : (pointwise ? "x" : "x + oy * (SH * W * C)")
+                c.line("const float *restrict in = \(rowInput);")
+                c.line("float *restrict out = " + (pointwise ? "y;" : "y + oy * (OW * OC);"))
+                let groupBody: (inout CWriter) -> Void = { c in
+                    let g = groups != 1
+                    let inExpr = g ? "in + g * CG" : "in"
+                    let outExpr = g ? "out + g * OCG" : "out"
+                    let wExpr = g ? "w + g * (KH * KW * CG * OCG)" : "w"
+                    let bExpr = g ? "b + g * OCG" : "b"
+                    let perBlock = kh * kw * cg * b
+                    func tiles(_ c: inout CWriter, block: Int, at start: String) {
+                        let wAt = start == "0" ? wExpr : "\(wExpr) + \(start) * \(kh * kw * cg)"
+                        let bAt = start == "0" ? bExpr : "\(bExpr) + \(start)"
+                        let outAt = start == "0" ? outExpr : "\(outExpr) + \(start)"
+                        let pixelIn = pointwise ? "ox * C" : "ox * (SW * C)"
+                        let args = "\(inExpr) + \(pixelIn), \(outAt) + ox * OC, \(wAt)" + (bias ? ", \(bAt)" : "")
+                        let count = pointwise ? "OH * OW" : "OW"
+                        c.line("for (ox = 0; ox + \(p) <= \(count); ox += \(p)) \(name)_t\(p)x\(block)(\(args));")
+                        if remainder > 0 { c.line("\(name)_t\(remainder)x\(block)(\(args));") }
+                    }
+                    if fullBlocks > 1 {
+                        c.block("for (j = 0; j < \(fullBlocks); ++j)") { c in
+                            c.comment("output channels \(b)j .. \(b)j + \(b - 1), weights at \(perBlock)j")
+                            tiles(&c, block: b, at: "j * \(b)")
+                        }
+                    } else {
+                        tiles(&c, block: b, at: "0")
+                    }
+                    if blockRemainder > 0 {
+                        c.comment("the last \(blockRemainder) output channels")
+                        tiles(&c, block: blockRemainder, at: "\(fullBlocks * b)")
+                    }
+                }
+                if groups != 1 {
+                    c.block("for (g = 0; g < G; ++g)", groupBody)
+                } else {
+                    groupBody(&c)
+                }
+            }
+            if pointwise {
+                rowBody(&c)
+            } else {
+                c.block("for (oy = 0; oy < OH; ++oy)", rowBody)
+            }
+        }
+    }
+
+    /// Copies the KH input rows of output row `oy` into `win`, padding columns and rows outside
+    /// the input as zeros.
+    private func emitWindow(_ c: inout CWriter) {
+        let ww = windowWidth
+        let left = min(pad.1, ww)
+        let copied = max(0, min(input.w, ww - left))
+        let right = ww - left - copied
+        c.comment("the window: the \(kernel.0) input rows this output row reads, zero-padded to \(ww) columns")
+        c.block("for (ky = 0; ky < KH; ++ky)") { c in
+            c.line("const int iy = oy * SH - PH + ky" + (dilation.0 != 1 ? " * DH;" : ";"))
+            c.line("float *restrict row = win + ky * (WW * C);")
+            let leftCount = left == pad.1 ? "PW" : "\(left)"
+            let copiedCount = copied == input.w ? "W" : "\(copied)"
+            c.ifElse("iy < 0 || iy >= H", { c in
+                c.line("for (i = 0; i < WW * C; ++i) row[i] = 0.0f;")
+            }, else: { c in
+                if left > 0 { c.line("for (i = 0; i < \(leftCount) * C; ++i) row[i] = 0.0f;") }
+                if copied > 0 {
+                    let dst = left > 0 ? "row[\(leftCount) * C + i]" : "row[i]"
+                    c.line("for (i = 0; i < \(copiedCount) * C; ++i) \(dst) = x[iy * (W * C) + i];")
+                }
+                if right > 0 {
+                    let start = left > 0 ? "(\(leftCount) + \(copiedCount)) * C" : "\(copiedCount) * C"
+                    c.line("for (i = \(start); i < WW * C; ++i) row[i] = 0.0f;")
+                }
+            })
+        }
+    }
+
+    /// `pixels` consecutive output pixels × `block` output channels: one accumulator array per
+    /// pixel, initialized with the bias; for each tap (ky, kx, input channel) one weight vector
+    /// times each pixel's input value. The `o` loop is what the compiler vectorizes.
+    private func emitTile(_ c: inout CWriter, name: String, pixels: Int, block: Int) {
+        let params = "const float *restrict in, float *restrict out, const float *restrict w"
+            + (bias ? ", const float *restrict b" : "")
+        let rowStride = windowed ? windowWidth * input.c : dilation.0 * input.w * input.c
+        let acc = (0..<pixels).map { "a\($0)" }
+        c.function("static void \(name)(\(params))") { c in
+            c.line("enum { C = \(cg), OB = \(block), KH = \(kernel.0), KW = \(kernel.1), RS = \(rowStride), KS = \(dilation.1 * input.c), PS = \(pointwise ? input.c : stride.1 * input.c), OS = \(output.c) };")
+            c.line("float " + acc.map { "\($0)[OB]" }.joined(separator: ", ") + ";")
+            c.line("int ky, kx, c, o;")
+            c.block("for (o = 0; o < OB; ++o)") { c in
+                c.statements(acc.map { "\($0)[o] = \(bias ? "b[o]" : "0.0f");" }, perLine: 4)
+            }
+            c.block("for (ky = 0; ky < KH; ++ky)") { c in
+                c.block("for (kx = 0; kx < KW; ++kx)") { c in
+                    c.line("const float *restrict xp = in + ky * RS + kx * KS;")
+                    c.line("const float *restrict wp = w + (ky * KW + kx) * (C * OB);")
+                    c.block("for (c = 0; c < C; ++c)") { c in
+                        let loads = (0..<pixels).map { p in "x\(p) = xp[\(p == 0 ? "" : p == 1 ? "PS + " : "\(p) * PS + ")c]" }
+                        c.line("const float " + loads.joined(separator: ", ") + ";")
+                        c.line("const float *restrict wc = wp + c * OB;")
+                        c.block("for (o = 0; o < OB; ++o)") { c in
+                            c.line("const float v = wc[o];")
+                            c.statements((0..<pixels).map { "a\($0)[o] += x\($0) * v;" }, perLine: 4)
+                        }
+                    }
+                }
+            }
+            c.block("for (o = 0; o < OB; ++o)") { c in
+                c.statements((0..<pixels).map { p in
+                    let at = p == 0 ? "o" : p == 1 ? "OS + o" : "\(p) * OS + o"
+                    return relu ? "out[\(at)] = a\(p)[o] < 0.0f ? 0.0f : a\(p)[o];" : "out[\(at)] = a\(p)[o];"
+                }, perLine: relu ? 2 : 4)
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import IR
+import Passes
+import Codegen
+
+/// `--threshold T` (every exit) or `--thresholds t0,t1,..` (one per exit), as given.
+enum ThresholdOption {
+    case uniform(Double)
+    case perExit([Double])
+
+    /// Reads the two options; nil when neither is given.
+    static func parse(_ args: Arguments) throws(Arguments.UsageError) -> ThresholdOption? {
+        let single = args.options["--threshold"], list = args.options["--thresholds"]
+        if single != nil && list != nil {
+            throw Arguments.UsageError(message: "give --threshold T or --thresholds t0,t1,.., not both")
+        }
+        func probability(_ text: Substring, _ option: String) throws(Arguments.UsageError) -> Double {
+            guard let t = Double(text.trimmingCharacters(in: .whitespaces)), t >= 0, t <= 1 else {
+                throw Arguments.UsageError(message: "option '\(option)' expects thresholds from 0 to 1, found '\(text)'")
+            }
+            return t
+        }
+        if let single { return .uniform(try probability(Substring(single), "--threshold")) }
+        if let list {
+            var values: [Double] = []
+            for part in list.split(separator: ",", omittingEmptySubsequences: false) { values.append(try probability(part, "--thresholds")) }
+            return .perExit(values)
+        }
+        return nil
+    }
+
+    /// One threshold per exit; a list must have exactly one per exit.
+    func resolve(exits: Int) throws(Arguments.UsageError) -> [Double] {
+        switch self {
+        case .uniform(let t): return Array(repeating: t, count: exits)
+        case .perExit(let values):
+            guard values.count == exits else {
+                throw Arguments.UsageError(message: "--thresholds gives \(values.count) value\(values.count == 1 ? "" : "s") for \(exits) exit\(exits == 1 ? "" : "s")")
+            }
+            return values
+        }
+    }
+}
+
+/// The default threshold when none is given: an exit answers when its confidence is at least 0.5.
+let defaultThreshold = 0.5
+
+/// `eec compile --emit c -o DIR`: writes the library and says what it wrote.
+func emitC(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, directory: String?,
+           _ console: inout Console) throws {
+    guard let directory else { throw Arguments.UsageError(message: "--emit c needs -o DIR, the folder to write the C files to") }
+    let exits = compiled.graph.graph.exits.count
+    let values = try thresholds?.resolve(exits: exits) ?? Array(repeating: defaultThreshold, count: exits)
+    let source: CSource
+    do {
+        source = CSource(try CProgram(compiled, thresholds: values, alignment: alignment))
+        try source.write(to: directory)
+    } catch {
+        throw InputError(message: "eec compile: \(error)")
+    }
+    let program = source.program
+    console.print("\(program.model): wrote \(source.headerName), \(source.sourceName), \(source.weightsName), eec_runtime.h, eec_runtime.c to \(directory)")
+    console.print("  \(program.kernelNames.count) kernels, \(grouped(program.weightCount)) weights, arena \(grouped(program.arenaBytes)) bytes, \(exits) exit\(exits == 1 ? "" : "s")"
+                  + (exits > 0 ? " (T = \(values.map { String(format: "%g", $0) }.joined(separator: ", ")))" : ""))
+}
