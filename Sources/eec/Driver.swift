@@ -15,6 +15,7 @@ enum Driver {
           run FILE        run a batch through the reference interpreter
           compile FILE    place exits, fuse, segment and plan memory; print the plan or the IR
           bench FILE...   time the front end (parse, verify, cost)
+          bench-c [FILE]  time the generated C (latency, GFLOP/s, % of peak, Cortex-M4 code size)
           train FILE      train exit heads on a frozen backbone (PTEE)
           calibrate FILE  sweep the exit threshold and pick one for an accuracy budget
 
@@ -63,7 +64,7 @@ enum Driver {
         }
     }
 
-    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, trainCommand, calibrateCommand]
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, benchCCommand, trainCommand, calibrateCommand]
 }
 
 /// One subcommand: its options and what it does.

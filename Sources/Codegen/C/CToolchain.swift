@@ -100,3 +100,66 @@ public struct CToolchain: Sendable {
         (path as NSString).resolvingSymlinksInPath
     }
 }
+
+extension CToolchain {
+    /// The Cortex-M4 build the C backend promises to support (hard-float, freestanding, -Os).
+    public static let cortexM4Flags = ["--target=thumbv7em-none-eabi", "-mcpu=cortex-m4", "-mfloat-abi=hard",
+                                       "-ffreestanding", "-Os"]
+
+    /// The warning flags generated code must pass with none.
+    public static let strictFlags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+
+    /// Compiles `file` (in `directory`) to an object for the Cortex-M4 and returns the object's path.
+    public func compileCortexM4(_ file: String, in directory: String) throws(CodegenError) -> String {
+        let object = (file as NSString).deletingPathExtension + ".m4.o"
+        try compile(Self.strictFlags + Self.cortexM4Flags + ["-c", file, "-o", object], in: directory)
+        return (directory as NSString).appendingPathComponent(object)
+    }
+
+    /// The size of an object's code (`.text` and `.text.*` sections), read with llvm-objdump.
+    public func textBytes(ofObject path: String) throws(CodegenError) -> Int {
+        guard let objdump = tool("llvm-objdump") else { throw CodegenError("llvm-objdump not found next to \(compiler) or on the PATH") }
+        let result = try Self.run(objdump, ["-h", path], in: (path as NSString).deletingLastPathComponent)
+        guard result.status == 0 else { throw CodegenError("llvm-objdump -h \(path) failed: \(result.stderr)") }
+        // Lines read: "  2 .text  0000052c 00000000 TEXT".
+        var total = 0
+        for line in result.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 3, fields[1] == ".text" || fields[1].hasPrefix(".text."), let size = Int(fields[2], radix: 16) else { continue }
+            total += size
+        }
+        return total
+    }
+
+    /// The symbols an object needs from elsewhere (`llvm-nm --undefined-only`).
+    public func undefinedSymbols(ofObject path: String) throws(CodegenError) -> [String] {
+        guard let nm = tool("llvm-nm") else { throw CodegenError("llvm-nm not found next to \(compiler) or on the PATH") }
+        let result = try Self.run(nm, ["--undefined-only", path], in: (path as NSString).deletingLastPathComponent)
+        guard result.status == 0 else { throw CodegenError("llvm-nm \(path) failed: \(result.stderr)") }
+        return result.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
+    }
+
+    /// Builds (once per cache) and runs the FMA-throughput probe: this core's FP32 peak in GFLOP/s.
+    public func measurePeak(cacheRoot: String) throws(CodegenError) -> Double {
+        var hash = FNV1a()
+        hash.add(compiler)
+        hash.add(HarnessSource.peakProbe)
+        let dir = (cacheRoot as NSString).appendingPathComponent("peak-" + hash.hex)
+        let exe = (dir as NSString).appendingPathComponent("peak")
+        let fm = FileManager.default
+        if !fm.isExecutableFile(atPath: exe) {
+            do {
+                try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try HarnessSource.peakProbe.write(toFile: (dir as NSString).appendingPathComponent("peak.c"), atomically: true, encoding: .utf8)
+            } catch {
+                throw CodegenError("\(dir): cannot write the FMA probe (\(error.localizedDescription))")
+            }
+            try compile(["-O3", "-march=native", "-ffp-contract=fast", "-o", "peak", "peak.c"], in: dir)
+        }
+        let result = try Self.run(exe, [], in: dir)
+        guard result.status == 0, let gflops = CHarness.number(in: result.stdout, after: "gflops") else {
+            throw CodegenError("the FMA probe failed: \(result.stderr)")
+        }
+        return gflops
+    }
+}

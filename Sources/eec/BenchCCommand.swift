@@ -1,0 +1,74 @@
+import Foundation
+import IR
+import Passes
+import Codegen
+
+let benchCCommand = Command(
+    name: "bench-c",
+    help: """
+        usage: eec bench-c [FILE...] [--runs N] [--seed N]
+
+        Times the generated C at batch 1 on one thread (the backbone, no exits): compiles each
+        FILE (default: examples/resnet20.eeir, resnet32.eeir and resnet110.eeir) with seeded
+        weights and clang -O3 -march=native, runs one input N times (default 200, after 10 warm-up
+        runs) and prints the median latency, the effective GFLOP/s (2 x backbone MACs / median
+        time) and its share of this core's FP32 peak, measured in the same run by an FMA-throughput
+        loop (best of 15 trials, before and after the networks). Also prints the Cortex-M4 .text
+        bytes of the runtime and of each network's kernels (its weights are in another file).
+        Builds are cached in .eec-cache/ (under the current folder).
+        """,
+    valued: ["--runs", "--seed"]
+) { args, console in
+    let runsText = args.options["--runs"] ?? "200"
+    guard let runs = Int(runsText), runs >= 1, runs <= 1_000_000 else {
+        throw Arguments.UsageError(message: "option '--runs' expects a number from 1 to 1000000, found '\(runsText)'")
+    }
+    let seed = try seedOption(args)
+    let files = args.positionals.isEmpty ? ["resnet20", "resnet32", "resnet110"].map { "examples/\($0).eeir" } : args.positionals
+    let cache = try cacheRoot()
+    do {
+        let tools = try CToolchain.find()
+        var peak = try tools.measurePeak(cacheRoot: cache)
+        var table = TextTable(columns: ["network", "MACs", "median us", "GFLOP/s", "% of peak", "M4 .text"],
+                              rightAligned: [false, true, true, true, true, true])
+        var rows: [(String, Int, Double, Int)] = []
+        var runtimeText = 0
+        for path in files {
+            let graph = try loadGraph(path, &console)
+            let model = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+                .run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
+            let harness = try CHarness(CSource(try CProgram(model)), toolchain: tools, cacheRoot: cache)
+            var rng = SplitMix64(seed: 1)
+            let input = Tensor(shape: graph.graph.input.shape, data: (0..<elementCount(graph.graph.input.shape)).map { _ in rng.uniform(-2, 2) })
+            let times = try harness.bench(input, thresholdLogits: nil, repeats: runs)
+            let m4 = try tools.compileCortexM4(harness.source.sourceName, in: harness.directory)
+            if runtimeText == 0 { runtimeText = try tools.textBytes(ofObject: try tools.compileCortexM4("eec_runtime.c", in: harness.directory)) }
+            rows.append((graph.graph.model, CostReport(graph, convention: .macs).total.macs, median(times), try tools.textBytes(ofObject: m4)))
+        }
+        peak = max(peak, try tools.measurePeak(cacheRoot: cache))
+        for (name, macs, ns, text) in rows {
+            let gflops = 2 * Double(macs) / ns
+            table.add([name, grouped(macs), String(format: "%.1f", ns / 1000), String(format: "%.1f", gflops),
+                       String(format: "%.1f%%", 100 * gflops / peak), grouped(text)])
+        }
+        console.write(table.render())
+        console.print("median of \(runs) runs at batch 1, one thread; FP32 peak of this core: \(String(format: "%.1f", peak)) GFLOP/s (FMA loop)")
+        console.print("Cortex-M4 .text (clang -Os, thumbv7em hard-float): runtime \(grouped(runtimeText)) bytes; network kernels as above, weights apart")
+    } catch let error as CodegenError {
+        throw InputError(message: "eec bench-c: \(error)")
+    } catch let error as PassError {
+        throw InputError(message: "eec bench-c: \(error)")
+    }
+    return ExitStatus.ok
+}
+
+/// `.eec-cache` in the current folder, where generated C and its builds are kept.
+func cacheRoot() throws(InputError) -> String {
+    let path = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(".eec-cache")
+    do {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    } catch {
+        throw InputError(message: "\(path): error: cannot create the build cache (\(error.localizedDescription))")
+    }
+    return path
+}
