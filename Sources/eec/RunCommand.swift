@@ -5,9 +5,13 @@ let runCommand = Command(
     name: "run",
     help: """
         usage: eec run FILE --input X.npy [--weights W.safetensors] [--mean M] [--std S]
-                      [--labels Y.npy] [--output Y.npy] [--seed N]
+                      [--labels Y.npy] [--output Y.npy] [--seed N] [--backend interp|c]
+                      [--branches N ...] [--threshold T | --thresholds t0,t1,..] [--exits E.npy]
 
         Runs a batch through the reference interpreter and prints each sample's predicted class.
+        With exits (--branches, or recorded in trained weights), a threshold, or --backend c, runs
+        it as the early-exit network: prints where samples left, the agreement with the backbone's
+        own prediction, the accuracy against --labels, the mean cost rate and the time per sample.
 
           --input X.npy        uint8 images [N,H,W,C] (scaled by 1/255 and made CHW, as PyTorch's
                                ToTensor does) or float32 [N,C,H,W] used as they are
@@ -16,9 +20,18 @@ let runCommand = Command(
           --labels Y.npy       int64 or uint8 [N] labels: report the accuracy
           --output Y.npy       write the final logits, float32 [N, classes]
           --seed N             seed of the default weights (default 0)
+          --backend interp|c   the reference interpreter (default), or the generated C, compiled with
+                               clang (or $CC) -O3 -march=native in .eec-cache/ and really exiting early
+          --branches N, --distribution D, --exit-block B, --cost C, --exit-after OPS
+                               the exits, as for eec compile
+          --threshold T        exit when the confidence reaches T (default 0.5); --thresholds: one per exit
+          --exits E.npy        write the exit each sample left at, int64 [N] (N exits = the final one)
+          With exits, --output holds the answering classifier's logits.
         """,
-    valued: ["--input", "--weights", "--mean", "--std", "--labels", "--output", "--seed"]
+    valued: exitOptionNames.union(["--input", "--weights", "--mean", "--std", "--labels", "--output", "--seed",
+                                   "--backend", "--threshold", "--thresholds", "--exits"])
 ) { args, console in
+    if EarlyExitRun.wanted(args) { return try EarlyExitRun.run(args, &console) }
     let path = try args.file()
     guard let inputPath = args.options["--input"] else { throw Arguments.UsageError(message: "missing --input X.npy") }
     let mean = try args.floats("--mean"), std = try args.floats("--std")

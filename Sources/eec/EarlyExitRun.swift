@@ -1,0 +1,178 @@
+import Foundation
+import IR
+import Passes
+import Codegen
+import Runtime
+
+/// `eec run` with exits or with the C backend: runs the batch as the deployed network would
+/// (segment, exit head, exit test, ...) and reports where samples left, agreement with the
+/// backbone's own prediction, accuracy, mean cost rate and time per sample.
+///
+/// With `--backend interp` the reference interpreter evaluates every exit and the exit rule is
+/// applied afterwards (its time is that of the whole network); with `--backend c` the generated
+/// library runs in a harness built in `.eec-cache/` and really stops at the first exit taken.
+enum EarlyExitRun {
+    enum Backend: String, CaseIterable {
+        case interp, c
+    }
+
+    /// Whether `eec run` takes this path rather than the plain backbone run.
+    static func wanted(_ args: Arguments) -> Bool {
+        args.options["--backend"] == "c" || !exitOptionNames.union(["--threshold", "--thresholds", "--exits"])
+            .isDisjoint(with: args.options.keys)
+    }
+
+    /// One sample's answer.
+    struct Answer {
+        var classIndex: Int
+        var exitIndex: Int
+        var backboneClass: Int
+        var logits: [Float]
+        var macs: Int?
+    }
+
+    /// What the C backend measured: mean MACs spent and those of the whole (fused) backbone.
+    struct Spent {
+        var mean: Int
+        var backbone: Int
+    }
+
+    static func run(_ args: Arguments, _ console: inout Console) throws -> Int32 {
+        let path = try args.file()
+        let backend = try args.choice("--backend", default: Backend.interp, Backend.allCases)
+        let thresholdOption = try ThresholdOption.parse(args)
+        let seed = try seedOption(args)
+        let backbone = try loadGraph(path, &console)
+
+        // Weights and exits: a trained file's recorded exits are used; flags must agree with them.
+        let tensors: [String: Tensor]
+        var metadata: [String: String] = [:]
+        if let weightsPath = args.options["--weights"] {
+            let file = try TrainedWeights.read(weightsPath)
+            _ = try bind(backbone, file.tensors, source: weightsPath)
+            tensors = file.tensors
+            metadata = file.metadata
+        } else {
+            tensors = try loadWeights(backbone, path: nil, seed: seed, &console)
+        }
+        let configuration = try exitConfiguration(args, recorded: metadata)
+        let withExits: Model
+        do {
+            withExits = try configuration.pass.run(Model(graph: backbone, weights: tensors))
+        } catch {
+            throw InputError(message: "\(path): \(error)")
+        }
+        let exits = withExits.graph.graph.exits.count
+        let thresholds = try thresholdOption?.resolve(exits: exits) ?? Array(repeating: defaultThreshold, count: exits)
+        let (inputs, _) = try readData(args, option: "--input", graph: backbone)
+        var labels: [Int]?
+        if let labelPath = args.options["--labels"] {
+            do {
+                labels = try ImageBatch.readLabels(path: labelPath, classes: backbone.classes)
+            } catch {
+                throw InputError(message: error.description)
+            }
+            guard labels?.count == inputs.count else {
+                throw InputError(message: "\(labelPath): error: \(labels?.count ?? 0) labels for \(inputs.count) inputs")
+            }
+        }
+
+        let answers: [Answer]
+        let secondsPerSample: Double
+        let how: String
+        var spent: Spent?
+        switch backend {
+        case .interp:
+            let bound = try bind(withExits.graph, withExits.weights, source: args.options["--weights"] ?? "seeded weights")
+            let interpreter = Interpreter(withExits.graph, weights: bound)
+            let limits = thresholds.map(ExitRule.logitThreshold)
+            var out: [Answer] = []
+            let start = Date()
+            for input in inputs {
+                let r = interpreter.run(input)
+                let k = ExitRule.firstExit(confidenceLogits: r.exits.map(\.confidence), thresholdLogits: limits)
+                let logits = k < r.exits.count ? r.exits[k].logits.data : r.logits.data
+                out.append(Answer(classIndex: argmax(logits), exitIndex: k, backboneClass: argmax(r.logits.data), logits: logits, macs: nil))
+            }
+            secondsPerSample = Date().timeIntervalSince(start) / Double(max(1, inputs.count))
+            answers = out
+            how = "reference interpreter, every exit evaluated"
+        case .c:
+            let compiled: Model
+            do {
+                compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
+            } catch {
+                throw InputError(message: "\(path): \(error)")
+            }
+            let cache = try cacheRoot()
+            do {
+                let program = try CProgram(compiled, thresholds: thresholds)
+                let harness = try CHarness(CSource(program), toolchain: try CToolchain.find(), cacheRoot: cache)
+                let all = try harness.runAll(inputs)
+                let (results, ns) = try harness.run(inputs, thresholdLogits: thresholds.map(CSource.thresholdLogit))
+                answers = zip(results, all).map { r, a in
+                    Answer(classIndex: r.classIndex, exitIndex: r.exitIndex, backboneClass: argmax(a.logits[exits]), logits: r.logits, macs: r.macs)
+                }
+                secondsPerSample = ns / 1e9
+                spent = Spent(mean: results.reduce(0) { $0 + $1.macs } / max(1, results.count), backbone: program.backboneMacs)
+                how = "generated C, clang \(CHarness.releaseFlags.joined(separator: " ")), early exit"
+            } catch {
+                throw InputError(message: "eec run: \(error)")
+            }
+        }
+        report(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph,
+               convention: configuration.convention, secondsPerSample: secondsPerSample, how: how, spent: spent,
+               perSample: args.options["--output"] == nil && inputs.count <= 100, &console)
+        try write(answers, classes: backbone.classes, args)
+        return ExitStatus.ok
+    }
+
+    static func report(_ answers: [Answer], labels: [Int]?, thresholds: [Double], withExits: VerifiedGraph,
+                       convention: CostReport.Convention, secondsPerSample: Double, how: String, spent: Spent?, perSample: Bool,
+                       _ console: inout Console) {
+        let costs = ExitCostReport(withExits, convention: convention)
+        let exits = costs.rows.count - 1
+        if perSample {
+            for (n, a) in answers.enumerated() {
+                console.print("\(n): class \(a.classIndex) (\(a.exitIndex < exits ? "exit \(a.exitIndex)" : "final"))")
+            }
+        }
+        let n = max(1, answers.count)
+        console.print("\(answers.count) samples, \(String(format: "%.3f", secondsPerSample * 1000)) ms per sample (\(how))")
+        var table = TextTable(columns: ["exit", "after", "T", "samples", "share", "cost rate"],
+                              rightAligned: [false, false, true, true, true, true])
+        for (k, row) in costs.rows.enumerated() {
+            let count = answers.filter { $0.exitIndex == k }.count
+            table.add([k < exits ? String(k) : "final", row.attach, k < exits ? String(format: "%g", thresholds[k]) : "-",
+                       String(count), percent(Double(count) / Double(n)), percent(row.costRate)])
+        }
+        console.write(table.render())
+        let agree = answers.filter { $0.classIndex == $0.backboneClass }.count
+        console.print("agreement with the backbone: \(String(format: "%.2f", 100 * Double(agree) / Double(n)))% (\(agree)/\(answers.count))")
+        if let labels {
+            let correct = zip(answers, labels).filter { $0.classIndex == $1 }.count
+            let backbone = zip(answers, labels).filter { $0.backboneClass == $1 }.count
+            console.print("accuracy: \(String(format: "%.2f", 100 * Double(correct) / Double(n)))% (\(correct)/\(answers.count)); backbone alone \(String(format: "%.2f", 100 * Double(backbone) / Double(n)))%")
+        }
+        let meanRate = answers.reduce(0.0) { $0 + costs.rows[min($1.exitIndex, exits)].costRate } / Double(n)
+        var costLine = "mean cost rate: \(percent(meanRate)) (\(convention.rawValue), the papers' figure)"
+        if let spent {
+            costLine += "; MACs spent in C: \(grouped(spent.mean)) per sample, \(percent(Double(spent.mean) / Double(max(1, spent.backbone)))) of the backbone's \(grouped(spent.backbone)) (heads passed and folded BatchNorm biases included)"
+        }
+        console.print(costLine)
+    }
+
+    /// `--output`: the answering classifier's logits; `--exits`: the exit taken (exits = final).
+    static func write(_ answers: [Answer], classes: Int, _ args: Arguments) throws {
+        do {
+            if let out = args.options["--output"] {
+                try NPYArray(Tensor(shape: [answers.count, classes], data: answers.flatMap(\.logits))).write(to: out)
+            }
+            if let out = args.options["--exits"] {
+                try NPYArray(shape: [answers.count], storage: .int64(answers.map { Int64($0.exitIndex) })).write(to: out)
+            }
+        } catch {
+            throw InputError(message: "\(error)")
+        }
+    }
+}
