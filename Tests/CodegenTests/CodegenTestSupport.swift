@@ -83,3 +83,50 @@ func argmax(_ values: [Float]) -> Int {
     for i in values.indices where values[i] > values[best] { best = i }
     return best
 }
+
+/// Every op and every kernel variant the C backend has, on odd shapes: strided, grouped,
+/// dilated and non-square convolutions, a remainder pixel tile and a remainder channel block,
+/// standalone BatchNorm and ReLU, padded max and average pooling, concat, subsample and
+/// channel padding, softmax over channels and over features, sigmoid, a transposing flatten,
+/// linear layers with and without bias.
+let allOpsSource = """
+    model allops
+    input x: f32[1,3,11,9]
+    c0 = conv2d(x, out=40, kernel=3, pad=1)
+    b0 = batchnorm(c0)
+    r0 = relu(b0)
+    c1 = conv2d(r0, out=8, kernel=3, stride=2, pad=1)
+    r1 = relu(c1)
+    c2 = conv2d(r1, out=12, kernel=[3, 1], pad=[1, 0], groups=4, bias=false)
+    c3 = conv2d(r1, out=4, kernel=3, pad=2, dilation=2)
+    cat = concat(c2, c3, r1)
+    bn = batchnorm(cat)
+    act = relu(bn)
+    mp = maxpool(act, kernel=3, stride=2, pad=1)
+    ap = avgpool(act, kernel=3, stride=2, pad=1)
+    s = add(mp, ap)
+    sr = relu(s)
+    sub = subsample(sr, stride=2)
+    c5 = conv2d(sr, out=24, kernel=1, stride=2)
+    mix = add(sub, c5)
+    padded = channel_pad(mix, before=4, after=4)
+    c4 = conv2d(padded, out=16, kernel=1)
+    sm = softmax(c4)
+    sg = sigmoid(sm)
+    both = add(c4, sg)
+    f = flatten(both)
+    fc1 = linear(f, out=20)
+    fr = relu(fc1)
+    p = softmax(fr)
+    q = add(fr, p)
+    fc2 = linear(q, out=5, bias=false)
+    output fc2
+
+    """
+
+func allOpsGraph() throws -> VerifiedGraph {
+    switch VerifiedGraph.load(SourceFile(name: "allops.eeir", text: allOpsSource)) {
+    case .success(let (graph, _)): return graph
+    case .failure(let diagnostics): throw TestFailure(diagnostics.rendered(in: SourceFile(name: "allops.eeir", text: allOpsSource)))
+    }
+}
