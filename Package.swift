@@ -33,7 +33,7 @@ let package = Package(
         // The command-line driver.
         .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Training"], path: "Sources/eec"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
-        .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests"),
+        .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests", exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["IR", "Passes", "Training"], path: "Tests/TrainingTests"),
         .testTarget(name: "CodegenTests", dependencies: ["IR", "Passes", "Codegen", "Runtime"], path: "Tests/CodegenTests"),
         .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes"], path: "Tests/eecTests"),

@@ -21,7 +21,7 @@ public struct FoldBatchNorm: Pass {
             guard let c = index[bn.inputs[0]], graph.nodes[c].op == .conv2d, consumers[c] == [b],
                   !graph.isNamedOutsideNodes(graph.nodes[c].name), !graph.nodes[c].attributes.bool("relu") else { continue }
             let conv = graph.nodes[c].name
-            try fold(conv: conv, bn: bn, weights: &weights)
+            try fold(conv: conv, hasBias: graph.nodes[c].attributes.bool("bias", default: true), bn: bn, weights: &weights)
             graph.nodes[c].attributes["bias"] = .bool(true)
             graph.nodes[c].trivia.noteFused(bn.name)
             removed.insert(b)
@@ -31,7 +31,7 @@ public struct FoldBatchNorm: Pass {
         return Model(graph: try PassPipeline.verify(graph, after: name), weights: weights)
     }
 
-    func fold(conv: String, bn: Node, weights: inout [String: Tensor]) throws(PassError) {
+    func fold(conv: String, hasBias: Bool, bn: Node, weights: inout [String: Tensor]) throws(PassError) {
         func tensor(_ key: String) throws(PassError) -> Tensor {
             guard let t = weights[key] else { throw PassError(pass: name, message: "missing tensor '\(key)'") }
             return t
@@ -42,7 +42,8 @@ public struct FoldBatchNorm: Pass {
         let channels = w.shape[0]
         let perChannel = w.count / max(1, channels)
         let eps = bn.attributes.float("eps", default: 1e-5)
-        let oldBias = weights["\(conv).bias"]
+        // A `bias=false` conv ignores any `<conv>.bias` the weights hold (as the interpreter does).
+        let oldBias = hasBias ? weights["\(conv).bias"] : nil
         var bias = Tensor(zeros: [channels])
         for o in 0..<channels {
             let scale = Double(gamma.data[o]) / (Double(variance.data[o]) + eps).squareRoot()
