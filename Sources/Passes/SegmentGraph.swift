@@ -32,6 +32,12 @@ public struct SegmentGraph: Pass {
                                           trivia: Trivia(blankLineBefore: true)))
             input = cut
         }
-        return Model(graph: try PassPipeline.verify(graph, after: name), weights: model.weights)
+        // Exits written by hand may attach where other values are still live: a user error.
+        do {
+            return Model(graph: try VerifiedGraph(graph), weights: model.weights)
+        } catch {
+            let details = error.items.map(\.message).joined(separator: "; ")
+            throw PassError(pass: name, message: "cannot cut the backbone at the exits' attach points: \(details)")
+        }
     }
 }
