@@ -68,12 +68,15 @@ func temporaryFolder(_ test: XCTestCase) throws -> String {
     return path
 }
 
-/// Where test builds are cached: one folder per test process run.
+/// Where test builds are cached: one folder per test process, removed when the process exits
+/// (the weights files of VGG-19 and DenseNet-121 alone are over 100 MB).
 let testCache: String = {
-    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("eec-cg-cache-\(ProcessInfo.processInfo.processIdentifier)")
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    try? FileManager.default.createDirectory(atPath: testCachePath, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(atPath: testCachePath) }
+    return testCachePath
 }()
+
+private let testCachePath = (NSTemporaryDirectory() as NSString).appendingPathComponent("eec-cg-cache-\(ProcessInfo.processInfo.processIdentifier)")
 
 /// The flags test builds use: optimized (as users build), but quick to compile.
 let testFlags = ["-O2", "-march=native"]

@@ -122,26 +122,27 @@ public struct CSource: Sendable {
         s.line("int \(p)_run_all(const float *weights, const float *input, void *arena, float *logits,")
         s.line("    float *confidence_logits);")
         s.line()
+        s.line("#ifdef __cplusplus")
+        s.line("}")
+        s.line("#endif")
+        s.line()
+        s.line("#endif /* \(macro)_H */")
+        s.line()
         s.comment(["Opt-in static arena: #define \(macro)_STATIC_ARENA before including this header in one .c file",
                    "to get \(p)_arena there. It is global mutable state: one call at a time may use it."])
-        s.line("#ifdef \(macro)_STATIC_ARENA")
+        s.line("#if defined(\(macro)_STATIC_ARENA) && !defined(\(macro)_STATIC_ARENA_DEFINED)")
+        s.line("#define \(macro)_STATIC_ARENA_DEFINED")
         s.line("#if defined(__GNUC__) || defined(__clang__)")
         s.line("static float \(p)_arena[\(macro)_ARENA_BYTES / 4] __attribute__((aligned(\(macro)_ARENA_ALIGN)));")
         s.line("#else")
         s.line("static float \(p)_arena[\(macro)_ARENA_BYTES / 4];")
         s.line("#endif")
         s.line("#endif")
-        s.line()
-        s.line("#ifdef __cplusplus")
-        s.line("}")
-        s.line("#endif")
-        s.line()
-        s.line("#endif /* \(macro)_H */")
         return s.text
     }
 
     /// The ten-line example in the header's comment (and the README's).
-    func exampleLines() -> [String] {
+    public func exampleLines() -> [String] {
         let arenaDecl = "static float arena[\(macro)_ARENA_BYTES / 4]; // or \(macro)_STATIC_ARENA, or any memory"
         var lines = ["#include \"\(headerName)\"", "", arenaDecl, "",
                      "int classify(const float image[\(macro)_INPUT_SIZE])", "{", "    eec_result r;"]

@@ -148,6 +148,12 @@ enum HarnessSource {
                 return 2;
             }
             fclose(out);
+            free(arena);
+            free(inputs);
+            free(thresholds);
+        #ifndef EEC_HARNESS_COMPILED_WEIGHTS
+            free((void *)weights);
+        #endif
             return 0;
         }
 

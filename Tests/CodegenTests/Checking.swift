@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+import IR
+import Passes
+import Codegen
+import Runtime
+
+/// Builds `network` with `flags`, compares run_all with the interpreter, then run's decisions at
+/// several threshold sets (see EquivalenceTests). Returns what run_all gave.
+@discardableResult
+func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [CHarness.AllExits] {
+    let program = try CProgram(network.compiled)
+    let harness = try CHarness(CSource(program), toolchain: try toolchain(), cacheRoot: testCache, flags: flags)
+    let all = try harness.runAll(inputs)
+    let interpreter = try network.interpreter()
+    let expected = inputs.map { interpreter.run($0) }
+    let exits = program.exits.count
+    let name = "\(program.model) with \(exits) exits"
+    for (s, reference) in expected.enumerated() {
+        let referenceLogits = reference.exits.map(\.logits.data) + [reference.logits.data]
+        XCTAssertEqual(all[s].logits.count, exits + 1, file: file, line: line)
+        for (k, logits) in referenceLogits.enumerated() where k < all[s].logits.count {
+            XCTAssertEqual(logits.count, all[s].logits[k].count, file: file, line: line)
+            let scale = max(Float.leastNormalMagnitude, logits.map { abs($0) }.max() ?? 0)
+            let error = zip(logits, all[s].logits[k]).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(error / scale, 1e-4, "\(name), sample \(s), \(k < exits ? "exit \(k)" : "final") logits: error \(error) of \(scale)", file: file, line: line)
+        }
+        for (k, exit) in reference.exits.enumerated() {
+            let error = abs(exit.confidence - all[s].confidenceLogits[k])
+            XCTAssertLessThanOrEqual(error / max(1, abs(exit.confidence)), 1e-4, "\(name), sample \(s), exit \(k) confidence logit", file: file, line: line)
+        }
+    }
+    guard exits > 0 else {
+        // Without exits, run answers with the final classifier, as run_all computed it.
+        let (answers, _) = try harness.run(inputs, thresholdLogits: [])
+        for (s, answer) in answers.enumerated() {
+            XCTAssertEqual(answer.exitIndex, 0, file: file, line: line)
+            XCTAssertEqual(answer.logits, all[s].logits[0], file: file, line: line)
+            XCTAssertEqual(answer.macs, program.backboneMacs, file: file, line: line)
+        }
+        return all
+    }
+    var rng = SplitMix64(seed: 11)
+    var sets: [[Double]] = [Array(repeating: 0, count: exits), Array(repeating: 1, count: exits), Array(repeating: 0.5, count: exits)]
+    for _ in 0..<3 { sets.append((0..<exits).map { _ in Double(rng.uniform(0, 1)) }) }
+    // Thresholds at the interpreter's own confidences, nudged down: the first sample takes exit k
+    // at the k-th set when it gets there, by a margin far above float rounding.
+    for k in 0..<exits {
+        var t = Array(repeating: 1.0, count: exits)
+        t[k] = max(0, ExitRule.sigmoid(Double(expected[0].exits[k].confidence)) - 1e-3)
+        sets.append(t)
+    }
+    var near = 0
+    for thresholds in sets {
+        let (answers, _) = try harness.run(inputs, thresholdLogits: thresholds.map(CSource.thresholdLogit))
+        for (s, answer) in answers.enumerated() {
+            let z = expected[s].exits.map(\.confidence)
+            let want = ExitRule.firstExit(confidenceLogits: z, thresholdLogits: thresholds.map(ExitRule.logitThreshold))
+            if answer.exitIndex != want {
+                let last = min(exits - 1, max(want, answer.exitIndex))
+                let close = (0...last).contains { abs(ExitRule.sigmoid(Double(z[$0])) - thresholds[$0]) < 1e-5 }
+                if close {
+                    near += 1
+                } else {
+                    XCTFail("\(name), sample \(s), T = \(thresholds): C took exit \(answer.exitIndex), the rule on the interpreter's confidences says \(want)", file: file, line: line)
+                }
+            }
+            // The answer is the answering classifier of run_all, bit for bit, and its cost.
+            XCTAssertEqual(answer.logits, all[s].logits[answer.exitIndex], file: file, line: line)
+            XCTAssertEqual(answer.classIndex, argmax(answer.logits), file: file, line: line)
+            let e = answer.exitIndex
+            let macs = program.segments[0...e].reduce(0) { $0 + $1.macs } + program.exits[0..<min(e + 1, exits)].reduce(0) { $0 + $1.head.macs }
+            XCTAssertEqual(answer.macs, macs, file: file, line: line)
+            XCTAssertEqual(answer.confidenceLogit, e < exits ? all[s].confidenceLogits[e] : .greatestFiniteMagnitude, file: file, line: line)
+        }
+    }
+    if near > 0 { print("\(name): \(near) decision\(near == 1 ? "" : "s") within 1e-5 of a threshold differ (allowed)") }
+    return all
+}
