@@ -61,3 +61,33 @@ final class CodegenErrorTests: XCTestCase {
         }
     }
 }
+
+/// Node names that are C keywords, runtime names, segment-function parameters or kernel names
+/// still give a program that compiles and computes the same.
+final class NameClashTests: XCTestCase {
+    func testClashingNodeNames() throws {
+        let text = """
+            model int
+            input x: f32[1,2,2,2]
+            int = relu(x)
+            w = relu(int)
+            a = add(int, w)
+            eec_run = flatten(a)
+            k_relu_8 = linear(eec_run, out=3)
+            output k_relu_8
+
+            """
+        guard case .success(let (graph, _)) = VerifiedGraph.load(SourceFile(name: "clash.eeir", text: text)) else {
+            return XCTFail("the graph does not load")
+        }
+        let network = try CompiledNetwork(graph, weights: WeightBinder.seeded(graph), branches: 0)
+        let program = try CProgram(network.compiled)
+        XCTAssertEqual(program.segments[0].calls.map(\.function), ["int_2", "w_2", "a_2", "eec_run_2", "k_relu_8"])
+        XCTAssertTrue(program.kernelNames.contains("k_relu_8_2"), "\(program.kernelNames)")
+        let dir = try temporaryFolder(self)
+        let source = CSource(program)
+        try source.write(to: dir)
+        try toolchain().compile(CToolchain.strictFlags + ["-c", source.sourceName], in: dir)
+        try checkAgainstInterpreter(network, inputs: seededInputs(graph.graph.input.shape, count: 2), flags: testFlags)
+    }
+}

@@ -109,11 +109,17 @@ public struct CProgram: Sendable {
         let scratchOffset = aligned(plan.arenaBytes)
 
         // Names: nodes first (they keep their own), then segments and exit heads, then kernels.
-        var names = NameTable(reserved: CNames.reservedWords.union(["w", "a", "x", "y", "b", "win"]))
+        // Reserved: C's keywords, the runtime's names, the parameters of segment functions (which
+        // call node functions), and every name the header defines.
+        var names = NameTable(reserved: CNames.reservedWords.union(Self.runtimeNames).union(["w", "a"]))
         let prefix = CNames.identifier(graph.model)
         for suffix in ["model", "run", "run_all", "weights", "thresholds", "segments", "heads", "logits_offsets",
                        "confidence_offsets", "segment_macs", "head_macs", "arena"] {
             names.reserve("\(prefix)_\(suffix)")
+        }
+        for suffix in ["H", "INPUT_CHANNELS", "INPUT_HEIGHT", "INPUT_WIDTH", "INPUT_SIZE", "CLASSES", "EXITS", "ARENA_BYTES",
+                       "ARENA_ALIGN", "WEIGHT_COUNT", "BACKBONE_MACS", "STATIC_ARENA", "STATIC_ARENA_DEFINED"] {
+            names.reserve("\(prefix.uppercased())_\(suffix)")
         }
         var functionOf: [Int: String] = [:]
         for i in schedule.order { functionOf[i] = names.claim(graph.nodes[i].name) }
@@ -199,6 +205,14 @@ public struct CProgram: Sendable {
             throw CodegenError("the network is too large for the C backend: a \(arenaBytes)-byte arena, \(weights.values.count) weights")
         }
     }
+}
+
+extension CProgram {
+    /// What eec_runtime.h declares.
+    static let runtimeNames: Set<String> = [
+        "eec_run", "eec_run_all", "eec_expf", "eec_threshold_logit", "eec_result", "eec_model", "eec_step",
+        "EEC_RUNTIME_H", "EEC_OK", "EEC_ERROR_NULL", "EEC_ERROR_ALIGNMENT", "EEC_LOGIT_MAX",
+    ]
 }
 
 /// Hands out unique C identifiers: the first claim of a name gets it as it is (made a valid
