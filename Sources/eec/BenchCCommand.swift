@@ -15,7 +15,7 @@ let benchCCommand = Command(
         time) and its share of this core's FP32 peak, measured in the same run by an FMA-throughput
         loop (best of 15 trials, before and after the networks). Also prints the Cortex-M4 .text
         bytes of the runtime and of each network's kernels (its weights are in another file).
-        Builds are cached in .eec-cache/ (under the current folder).
+        Builds are cached in .eec-cache/ under the current folder ($EEC_CACHE_DIR overrides).
         """,
     valued: ["--runs", "--seed"]
 ) { args, console in
@@ -62,9 +62,11 @@ let benchCCommand = Command(
     return ExitStatus.ok
 }
 
-/// `.eec-cache` in the current folder, where generated C and its builds are kept.
+/// Where generated C and its builds are kept: `$EEC_CACHE_DIR`, else `.eec-cache` in the
+/// current folder.
 func cacheRoot() throws(InputError) -> String {
-    let path = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(".eec-cache")
+    let path = ProcessInfo.processInfo.environment["EEC_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(".eec-cache")
     do {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     } catch {

@@ -21,7 +21,8 @@ let runCommand = Command(
           --output Y.npy       write the final logits, float32 [N, classes]
           --seed N             seed of the default weights (default 0)
           --backend interp|c   the reference interpreter (default), or the generated C, compiled with
-                               clang (or $CC) -O3 -march=native in .eec-cache/ and really exiting early
+                               clang (or $CC) -O3 -march=native in .eec-cache/ ($EEC_CACHE_DIR
+                               overrides) and really exiting early
           --branches N, --distribution D, --exit-block B, --cost C, --exit-after OPS
                                the exits, as for eec compile
           --threshold T        exit when the confidence reaches T (default 0.5); --thresholds: one per exit

@@ -134,7 +134,10 @@ enum HarnessSource {
                 double total = 0;
                 eec_result r;
                 if (n == 0) { fprintf(stderr, "harness: no input\\n"); return 2; }
-                for (i = 0; i < 10; ++i) \(p)_run(weights, inputs, arena, thresholds, NULL, &r);
+                for (i = 0; i < 10; ++i) {
+                    int status = \(p)_run(weights, inputs, arena, thresholds, NULL, &r);
+                    if (status != EEC_OK) { fprintf(stderr, "harness: \(p)_run returned %d\\n", status); return 1; }
+                }
                 for (i = 0; i < repeats; ++i) {
                     double t0 = now_ns(), t;
                     \(p)_run(weights, inputs, arena, thresholds, NULL, &r);
