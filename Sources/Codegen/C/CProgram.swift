@@ -112,7 +112,9 @@ public struct CProgram: Sendable {
         // Reserved: C's keywords, the runtime's names, the parameters of segment functions (which
         // call node functions), and every name the header defines.
         var names = NameTable(reserved: CNames.reservedWords.union(Self.runtimeNames).union(["w", "a"]))
-        let prefix = CNames.identifier(graph.model)
+        // The public symbols are `<prefix>_run` and so on; a model named `eec` must not take the runtime's.
+        let name = CNames.identifier(graph.model)
+        let prefix = name == "eec" || name.hasPrefix("eec_") ? "net_" + name : name
         for suffix in ["model", "run", "run_all", "weights", "thresholds", "segments", "heads", "logits_offsets",
                        "confidence_offsets", "segment_macs", "head_macs", "arena"] {
             names.reserve("\(prefix)_\(suffix)")
