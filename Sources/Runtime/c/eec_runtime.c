@@ -61,8 +61,11 @@ int eec_run(const eec_model *model, const float *weights, const float *input, vo
     for (k = 0; k < model->exits; ++k) {
         float z;
         model->segments[k](weights, a);
+        macs += model->segment_macs[k];
+        /* An exit switched off (T = 1) costs nothing: its head is not run. */
+        if (threshold_logits[k] >= EEC_LOGIT_MAX) continue;
         model->heads[k](weights, a);
-        macs += model->segment_macs[k] + model->head_macs[k];
+        macs += model->head_macs[k];
         z = a[model->confidence_offsets[k]];
         /* h >= T  <=>  z >= logit(T); a NaN confidence never exits. */
         if (z >= threshold_logits[k]) {

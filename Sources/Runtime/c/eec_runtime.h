@@ -66,7 +66,8 @@ typedef struct eec_model {
  *   input             float32 [C][H][W], the IR's input shape without the batch axis
  *   arena             arena_bytes of memory, owned by the caller, aligned to 4 bytes at least
  *                     (to arena_align for the best speed)
- *   threshold_logits  one per exit, logit(T_k); may be NULL when the network has no exits
+ *   threshold_logits  one per exit, logit(T_k); may be NULL when the network has no exits.
+ *                     EEC_LOGIT_MAX (T = 1) switches exit k off: its head is not even run
  *   logits            NULL, or room for `classes` floats: the answering classifier's logits
  *   result            what answered, its class, its confidence and the MACs spent
  * Returns EEC_OK, EEC_ERROR_NULL or EEC_ERROR_ALIGNMENT. */
