@@ -46,9 +46,8 @@ enum ThresholdOption {
 let defaultThreshold = 0.5
 
 /// `eec compile --emit c -o DIR`: writes the library and says what it wrote.
-func emitC(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, directory: String?,
+func emitC(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, directory: String,
            _ console: inout Console) throws {
-    guard let directory else { throw Arguments.UsageError(message: "--emit c needs -o DIR, the folder to write the C files to") }
     let exits = compiled.graph.graph.exits.count
     let values = try thresholds?.resolve(exits: exits) ?? Array(repeating: defaultThreshold, count: exits)
     let source: CSource

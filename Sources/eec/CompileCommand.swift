@@ -72,7 +72,7 @@ let compileCommand = Command(
     case "dot"?:
         try emit(DotEmitter.emit(compiled.graph), args, &console)
     case "c"?:
-        try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: args.options["-o"], &console)
+        try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: args.options["-o"] ?? "", &console)
     default:
         if args.flags.contains("--json") {
             console.print(plan.json.text)
@@ -135,6 +135,9 @@ struct CompileOptions {
         emit = args.options["--emit"]
         if let emit, !["ir", "dot", "c"].contains(emit) {
             throw Arguments.UsageError(message: "option '--emit' expects ir, dot or c, found '\(emit)'")
+        }
+        if emit == "c" && args.options["-o"] == nil {
+            throw Arguments.UsageError(message: "--emit c needs -o DIR, the folder to write the C files to")
         }
         thresholds = try ThresholdOption.parse(args)
         printAll = args.flags.contains("--print-after-all")

@@ -94,6 +94,12 @@ struct ExitHeadTests {
                 for (t, values) in layer.enumerated() {
                     let name = trainer.heads[e].parameterNames[l][t]
                     let scale = grads[e][l][t].map { Double(abs($0)) }.max() ?? 0
+                    if version == .v0 && name.contains(".confidence.") {
+                        // The warm-up loss trains the classifiers alone: no gradient reaches the confidence head.
+                        #expect(scale == 0, "\(name) has a gradient under v0")
+                        checkedTensors += 1
+                        continue
+                    }
                     var report = GradientReport(name, rtol: 2e-2, atol: 1e-3 * scale)
                     let g = grads[e][l][t]
                     let largest = g.indices.max { abs(g[$0]) < abs(g[$1]) } ?? 0

@@ -11,7 +11,7 @@ struct LossGradientTests {
 
     @Test("N = 1 by hand: P0 = 0.7, C0 = 0.6, L = −ln 0.7 + 0.6 (v1 and v2 agree)")
     func oneExitByHand() {
-        for version in LossVersion.allCases {
+        for version in [LossVersion.v1, .v2] {
             let loss = CumulativeLoss(version: version, lambda: 1, costRates: [0.2])
             let r = loss.evaluate(p: [0.5], h: [0.5], backbone: 0.9)
             // P0 = 0.5·0.5 + 0.5·0.9 = 0.7;  C0 = 0.5·0.2 + 0.5·1 = 0.6.
@@ -67,6 +67,14 @@ struct LossGradientTests {
         let wrong = loss.evaluate(p: [0, 0.5], h: [1, 0.5], backbone: 0.9)
         #expect(wrong.loss.isFinite && wrong.loss > 20)
         #expect(wrong.gradP.allSatisfy(\.isFinite) && wrong.gradH.allSatisfy(\.isFinite))
+    }
+
+    @Test("N = 1 by hand, v0: L = −ln p0, confidences untouched")
+    func oneExitByHandWarmUp() {
+        let r = CumulativeLoss(version: .v0, lambda: 1, costRates: [0.2]).evaluate(p: [0.5], h: [0.5], backbone: 0.9)
+        #expect(close(r.loss, -log(0.5)))
+        #expect(close(r.gradP[0], -1 / 0.5))
+        #expect(r.gradH == [0])
     }
 
     @Test("Gradients w.r.t. every p_n and h_n against central differences", arguments: LossVersion.allCases)

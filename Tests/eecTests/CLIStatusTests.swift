@@ -24,7 +24,7 @@ import IR
         #expect(r.err.contains("usage: eec <command>"))
     }
 
-    @Test(arguments: ["check", "fmt", "stats", "run", "compile", "bench", "train", "calibrate"])
+    @Test(arguments: ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "train", "calibrate"])
     func commandHelp(command: String) {
         for flag in ["--help", "-h"] {
             let r = CLI.run(command, flag)
@@ -39,7 +39,7 @@ import IR
     }
 
     @Test func everyCommandHasHelpTested() {
-        #expect(Set(Driver.commands.map(\.name)) == ["check", "fmt", "stats", "run", "compile", "bench", "train", "calibrate"])
+        #expect(Set(Driver.commands.map(\.name)) == ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "train", "calibrate"])
     }
 
     // MARK: Bad usage (2)
@@ -163,9 +163,13 @@ import IR
     }
 
     @Test func badEmitAndAlign() {
-        let emit = CLI.run("compile", CLI.example("resnet20"), "--emit", "c")
+        let emit = CLI.run("compile", CLI.example("resnet20"), "--emit", "wasm")
         #expect(emit.status == 2)
-        #expect(emit.err.contains("option '--emit' expects ir or dot, found 'c'"))
+        #expect(emit.err.contains("option '--emit' expects ir, dot or c, found 'wasm'"), "\(emit.transcript)")
+        // A usage error, so reported before any file is read or weights are made.
+        let noDirectory = CLI.run("compile", CLI.example("resnet20"), "--emit", "c")
+        #expect(noDirectory.status == 2)
+        #expect(noDirectory.err.hasPrefix("eec compile: error: --emit c needs -o DIR, the folder to write the C files to\nusage: eec compile FILE"), "\(noDirectory.transcript)")
         let align = CLI.run("compile", CLI.example("resnet20"), "--align", "12")
         #expect(align.status == 2)
         #expect(align.err.contains("option '--align' expects a power of two"))

@@ -61,8 +61,8 @@ public struct CToolchain: Sendable {
             try? fm.removeItem(atPath: errPath)
         }
         do {
-            fm.createFile(atPath: outPath, contents: nil)
-            fm.createFile(atPath: errPath, contents: nil)
+            _ = fm.createFile(atPath: outPath, contents: nil)
+            _ = fm.createFile(atPath: errPath, contents: nil)
             let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
             let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
             let process = Process()
