@@ -30,6 +30,9 @@ public struct ExitTrainer {
         public var exitMix: [Double]
         /// Fraction of samples whose exit (at h ≥ 0.5) agrees with the backbone.
         public var agreement: Double
+        /// Per exit: fraction of samples whose classifier alone agrees with the backbone,
+        /// whatever its confidence (what the classifiers have learnt, apart from the confidences).
+        public var classifierAgreement: [Double]
     }
 
     var heads: [ExitHead]
@@ -89,8 +92,8 @@ public struct ExitTrainer {
         let (_, dLogits, dConfidence) = ExitTrainer.objective(
             outputs, labels: samples.map { data.labels[$0] }, backbone: samples.map { data.backboneProbability[$0] }, loss: loss
         ) { result, h, probabilities, y in
-            stats.add(result.loss, firstExit: h.firstIndex { $0 >= 0.5 } ?? exits,
-                      agrees: { e in e == exits || argmax(probabilities[e].map(Float.init)) == y })
+            let agreeing = probabilities.map { argmax($0.map(Float.init)) == y }
+            stats.add(result.loss, firstExit: h.firstIndex { $0 >= 0.5 } ?? exits, classifiersAgreeing: agreeing)
         }
         for e in heads.indices {
             let grads = heads[e].backward(logits: dLogits[e], confidence: dConfidence[e])
@@ -168,21 +171,27 @@ public struct ExitTrainer {
         var samples = 0
         var exits: [Int]
         var agreeing = 0
+        var classifiersAgreeing: [Int]
 
         init(exits: Int) {
             self.exits = [Int](repeating: 0, count: exits + 1)
+            classifiersAgreeing = [Int](repeating: 0, count: exits)
         }
 
-        mutating func add(_ loss: Double, firstExit: Int, agrees: (Int) -> Bool) {
+        /// `classifiersAgreeing[e]`: whether exit e's classifier agrees with the backbone; the
+        /// backbone (firstExit == count) always agrees with itself.
+        mutating func add(_ loss: Double, firstExit: Int, classifiersAgreeing agreeing: [Bool]) {
             self.loss += loss
             samples += 1
             exits[firstExit] += 1
-            if agrees(firstExit) { agreeing += 1 }
+            if firstExit == agreeing.count || agreeing[firstExit] { self.agreeing += 1 }
+            for e in agreeing.indices where agreeing[e] { classifiersAgreeing[e] += 1 }
         }
 
         func summary(epoch: Int) -> EpochStats {
             let n = Double(max(1, samples))
-            return EpochStats(epoch: epoch, loss: loss / n, exitMix: exits.map { Double($0) / n }, agreement: Double(agreeing) / n)
+            return EpochStats(epoch: epoch, loss: loss / n, exitMix: exits.map { Double($0) / n }, agreement: Double(agreeing) / n,
+                              classifierAgreement: classifiersAgreeing.map { Double($0) / n })
         }
     }
 }

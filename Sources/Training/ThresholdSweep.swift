@@ -1,5 +1,6 @@
 import Foundation
 import IR
+import Passes
 import Runtime
 
 /// What a threshold (or one threshold per exit) does on a data set: where samples leave, how
@@ -19,15 +20,24 @@ public struct SweepPoint: Sendable {
 public struct ThresholdSweep: Sendable {
     public let evaluation: ExitEvaluation
     public let labels: [Int]?
-    /// Per exit, then the backbone: the papers' cost rate and the true path cost.
+    /// Per exit, then the backbone (1): the papers' cost rate, (prefix + own head) / total.
     public let costRates: [Double]
-    public let pathCosts: [Double]
+    /// Per exit: its head's cost / total. A sample pays the heads of every exit it reaches,
+    /// except those switched off (T = 1), whose heads the runtime does not run.
+    public let headCosts: [Double]
 
-    public init(evaluation: ExitEvaluation, labels: [Int]?, costRates: [Double], pathCosts: [Double]) {
+    public init(evaluation: ExitEvaluation, labels: [Int]?, costRates: [Double], headCosts: [Double]) {
         self.evaluation = evaluation
         self.labels = labels
         self.costRates = costRates
-        self.pathCosts = pathCosts
+        self.headCosts = headCosts
+    }
+
+    /// From the exit cost report of the graph the evaluation ran.
+    public init(evaluation: ExitEvaluation, labels: [Int]?, costs: ExitCostReport) {
+        let total = Double(max(1, costs.total.value(costs.convention)))
+        self.init(evaluation: evaluation, labels: labels, costRates: costs.rows.map(\.costRate),
+                  headCosts: costs.rows.dropLast().map { Double($0.head.value(costs.convention)) / total })
     }
 
     /// The grid of single thresholds swept: 0, 0.005, ..., 1.
@@ -37,10 +47,25 @@ public struct ThresholdSweep: Sendable {
         labels.map { l in Double(zip(evaluation.backboneClasses, l).filter { $0 == $1 }.count) / Double(max(1, l.count)) }
     }
 
+    /// The true cost of leaving at each exit (then the backbone) under `thresholds`: the backbone
+    /// prefix plus the heads run on the way, switched-off exits (T ≥ 1) not run.
+    public func pathCosts(_ thresholds: [Double]) -> [Double] {
+        var heads = 0.0
+        var out: [Double] = []
+        for e in 0..<headCosts.count {
+            let on = e < thresholds.count && thresholds[e] < 1
+            if on { heads += headCosts[e] }
+            out.append(costRates[e] - headCosts[e] + heads)
+        }
+        out.append(1 + heads)
+        return out
+    }
+
     /// Evaluates one threshold per exit: a sample leaves at the first exit whose confidence h ≥ T_n.
     public func evaluate(_ thresholds: [Double]) -> SweepPoint {
         let limits = thresholds.map(ExitRule.logitThreshold)
         let e = evaluation
+        let paths = pathCosts(thresholds)
         var histogram = [Int](repeating: 0, count: e.exits + 1)
         var agree = 0, correct = 0
         var cost = 0.0, path = 0.0
@@ -51,7 +76,7 @@ public struct ThresholdSweep: Sendable {
             if predicted == e.backboneClasses[s] { agree += 1 }
             if let labels, predicted == labels[s] { correct += 1 }
             cost += costRates[exit]
-            path += pathCosts[exit]
+            path += paths[exit]
         }
         let n = Double(max(1, e.count))
         return SweepPoint(thresholds: thresholds, agreement: Double(agree) / n, accuracy: labels.map { _ in Double(correct) / n },
@@ -69,16 +94,21 @@ public struct ThresholdSweep: Sendable {
         return 1 - point.agreement
     }
 
-    /// The cheapest single threshold whose drop is at most `maxDrop` (T = 1 always qualifies).
+    /// The cheapest single threshold whose drop is at most `maxDrop` (T = 1 always qualifies):
+    /// the lowest mean path cost, the compute really spent (heads included), then the lowest
+    /// cost rate. With heads that cost more than they save, that is T = 1: no exit at all.
     public func choose(maxDrop: Double, from points: [SweepPoint]) -> SweepPoint {
         let fitting = points.filter { drop($0) <= maxDrop + 1e-12 }
         return fitting.min { a, b in
-            a.costRate != b.costRate ? a.costRate < b.costRate : (a.thresholds.first ?? 0) > (b.thresholds.first ?? 0)
+            if a.pathCost != b.pathCost { return a.pathCost < b.pathCost }
+            if a.costRate != b.costRate { return a.costRate < b.costRate }
+            return (a.thresholds.first ?? 0) > (b.thresholds.first ?? 0)
         } ?? evaluate([Double](repeating: 1, count: evaluation.exits))
     }
 
     /// One threshold per exit, by coordinate descent from `start`: each pass tries every grid value
-    /// for each exit in turn and keeps the cheapest that stays within `maxDrop`, until no change.
+    /// for each exit in turn and keeps the one of lowest path cost that stays within `maxDrop`,
+    /// until no change. T = 1 switches an exit off, so an exit not worth its head is dropped.
     public func searchPerExit(maxDrop: Double, start: SweepPoint) -> SweepPoint {
         var best = start
         for _ in 0..<8 {
@@ -88,7 +118,7 @@ public struct ThresholdSweep: Sendable {
                     var candidate = best.thresholds
                     candidate[e] = t
                     let point = evaluate(candidate)
-                    if drop(point) <= maxDrop + 1e-12 && point.costRate < best.costRate - 1e-12 {
+                    if drop(point) <= maxDrop + 1e-12 && point.pathCost < best.pathCost - 1e-12 {
                         best = point
                         improved = true
                     }

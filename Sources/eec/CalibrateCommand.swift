@@ -15,6 +15,8 @@ let calibrateCommand = Command(
         the mean cost rate (the papers' count), the mean true path cost and where samples leave.
         Picks the cheapest T whose drop (in accuracy with labels, else in agreement) is at most
         --max-drop, then searches one threshold per exit that is cheaper at the same drop.
+        Cheapest means the lowest mean path cost, the compute really spent with the heads run on
+        the way; a threshold of 1 switches an exit off, and its head is then not run.
 
           --max-drop D   allowed drop, as a fraction (default 0.01: one percentage point)
           --plot F       write an SVG of accuracy against cost over T, the chosen point marked
@@ -66,8 +68,7 @@ let calibrateCommand = Command(
     progress.finishBar()
     let seconds = Date().timeIntervalSince(start)
     let costs = ExitCostReport(withExits.graph, convention: configuration.convention)
-    let sweep = ThresholdSweep(evaluation: evaluation, labels: labels, costRates: costs.rows.map(\.costRate),
-                               pathCosts: costs.rows.map(\.pathCost))
+    let sweep = ThresholdSweep(evaluation: evaluation, labels: labels, costs: costs)
     let points = sweep.sweep()
     let chosen = sweep.choose(maxDrop: maxDrop, from: points)
     let perExit = sweep.searchPerExit(maxDrop: maxDrop, start: chosen)
@@ -114,9 +115,11 @@ struct CalibrationReport {
         text += "chosen: T = \(String(format: "%.3f", chosen.thresholds.first ?? 1)), the cheapest within a \(percent(maxDrop)) drop in \(metric): "
         text += "cost rate \(percent(chosen.costRate)), path cost \(percent(chosen.pathCost)), agreement \(percent(chosen.agreement))"
         if let acc = chosen.accuracy { text += ", accuracy \(percent(acc))" }
-        text += "\nper-exit thresholds: \(perExit.thresholds.map { String(format: "%.3f", $0) }.joined(separator: ",")): cost rate \(percent(perExit.costRate))"
-        let saving = chosen.costRate - perExit.costRate
-        text += saving > 1e-9 ? " (\(String(format: "%.1f", saving * 100)) points cheaper than the single T)\n" : " (no cheaper than the single T)\n"
+        text += "\nper-exit thresholds: \(perExit.thresholds.map { String(format: "%.3f", $0) }.joined(separator: ",")): "
+        text += "cost rate \(percent(perExit.costRate)), path cost \(percent(perExit.pathCost))"
+        if let acc = perExit.accuracy { text += ", accuracy \(percent(acc))" }
+        let saving = chosen.pathCost - perExit.pathCost
+        text += saving > 1e-9 ? " (path cost \(String(format: "%.1f", saving * 100)) points below the single T)\n" : " (no cheaper than the single T)\n"
         let dead = chosen.histogram.dropLast().enumerated().filter { Double($0.element) < 0.01 * Double(max(1, sweep.evaluation.count)) }.map(\.offset)
         if !dead.isEmpty { text += "dead exits at the chosen T (< 1 % of samples): \(dead.map(String.init).joined(separator: ", "))\n" }
         text += "compile with: --thresholds \(perExit.thresholds.map { String(format: "%.3f", $0) }.joined(separator: ","))\n"

@@ -81,7 +81,8 @@ let trainCommand = Command(
     }
     let history = trainer.train(cache, options: options) { epoch, batch, batches, stats in
         let mix = stats.exitMix.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: "/")
-        let text = "loss \(String(format: "%.4f", stats.loss))  exit mix \(mix)  agreement \(String(format: "%.1f%%", stats.agreement * 100))"
+        let classifiers = stats.classifierAgreement.map { String(format: "%.0f%%", $0 * 100) }.joined(separator: "/")
+        let text = "loss \(String(format: "%.4f", stats.loss))  exit mix \(mix)  agreement \(String(format: "%.1f%%", stats.agreement * 100))  classifiers \(classifiers)"
         progress.bar("epoch \(epoch)/\(options.epochs)", batch, batches, text)
         if batch == batches { progress.finishBar(always: "epoch \(epoch)/\(options.epochs): " + text) }
     }
