@@ -35,37 +35,80 @@ struct ConvLayer: Layer {
         return low..<max(low, high)
     }
 
+    /// Lowers one sample to columns: `cols[(c·k + ky)·k + kx][oy·wo + ox]` is the input value tap
+    /// (ky, kx) of output pixel (oy, ox) reads from channel c, zero in the padding. The convolution
+    /// then is a matrix product over long rows (ho·wo values), which vectorizes far better than
+    /// the short rows of the feature map.
+    static func lower(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, s: Int, p: Int, ho: Int, wo: Int,
+                      into cols: UnsafeMutablePointer<Float>) {
+        let plane = ho * wo
+        for c in 0..<cin {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let row = cols + ((c * k + ky) * k + kx) * plane
+                    let inside = columns(kx: kx, width: w, outWidth: wo, stride: s, pad: p)
+                    for oy in 0..<ho {
+                        let out = row + oy * wo
+                        let iy = oy * s + ky - p
+                        guard iy >= 0 && iy < h, !inside.isEmpty else {
+                            out.update(repeating: 0, count: wo)
+                            continue
+                        }
+                        if inside.lowerBound > 0 { out.update(repeating: 0, count: inside.lowerBound) }
+                        if inside.upperBound < wo { (out + inside.upperBound).update(repeating: 0, count: wo - inside.upperBound) }
+                        let source = x + (c * h + iy) * w + kx - p
+                        for ox in inside { out[ox] = source[ox * s] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `lower`: adds each column entry back to the input value it was read from.
+    static func raise(_ cols: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, s: Int, p: Int, ho: Int, wo: Int,
+                      into dx: UnsafeMutablePointer<Float>) {
+        let plane = ho * wo
+        for c in 0..<cin {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let row = cols + ((c * k + ky) * k + kx) * plane
+                    let inside = columns(kx: kx, width: w, outWidth: wo, stride: s, pad: p)
+                    for oy in 0..<ho {
+                        let iy = oy * s + ky - p
+                        if iy < 0 || iy >= h { continue }
+                        let target = dx + (c * h + iy) * w + kx - p
+                        for ox in inside { target[ox * s] += row[oy * wo + ox] }
+                    }
+                }
+            }
+        }
+    }
+
     mutating func forward(_ x: Batch, training: Bool) -> Batch {
         input = x
         let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (ho, wo, cout, k, s, p) = (outputSize(h), outputSize(w), outChannels, kernel, stride, pad)
+        let (plane, taps) = (ho * wo, cin * k * k)
         var y = Batch(zeros: [n, cout, ho, wo])
         let weight = parameters[0], bias = parameters.count > 1 ? parameters[1] : nil
         withShared(x.data) { xp in withShared(weight) { wp in withShared(&y.data) { yp in
             parallelChunks(n) { range, _ in
+                let cols = UnsafeMutablePointer<Float>.allocate(capacity: max(1, taps * plane))
+                defer { cols.deallocate() }
                 for b in range {
-                    for o in 0..<cout {
-                        let out = ((b * cout) + o) * ho * wo
-                        if let bias { for i in 0..<(ho * wo) { yp[out + i] = bias[o] } }
-                        for c in 0..<cin {
-                            let inBase = (b * cin + c) * h * w
-                            for ky in 0..<k {
-                                for kx in 0..<k {
-                                    let weightValue = wp[((o * cin + c) * k + ky) * k + kx]
-                                    let cols = ConvLayer.columns(kx: kx, width: w, outWidth: wo, stride: s, pad: p)
-                                    for oy in 0..<ho {
-                                        let iy = oy * s + ky - p
-                                        if iy < 0 || iy >= h { continue }
-                                        let row = inBase + iy * w + kx - p, outRow = out + oy * wo
-                                        if s == 1 {
-                                            axpy(weightValue, xp.base + row, yp.base + outRow, cols)
-                                        } else {
-                                            for ox in cols { yp[outRow + ox] += weightValue * xp[row + ox * s] }
-                                        }
-                                    }
-                                }
-                            }
+                    ConvLayer.lower(xp.base + b * cin * h * w, cin: cin, h: h, w: w, k: k, s: s, p: p, ho: ho, wo: wo, into: cols)
+                    // y[o] = bias[o] + Σ_t weight[o][t] · cols[t], four output channels per pass over cols.
+                    var o = 0
+                    while o < cout {
+                        let group = min(4, cout - o)
+                        let out = yp.base + (b * cout + o) * plane
+                        for g in 0..<group where bias != nil { (out + g * plane).update(repeating: bias![o + g], count: plane) }
+                        for t in 0..<taps {
+                            var a = SIMD4<Float>()
+                            for g in 0..<group { a[g] = wp[(o + g) * taps + t] }
+                            axpy4(a, group, UnsafePointer(cols + t * plane), out, stride: plane, count: plane)
                         }
+                        o += group
                     }
                 }
             }
@@ -77,6 +120,7 @@ struct ConvLayer: Layer {
         let x = input
         let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (ho, wo, cout, k, s, p) = (dy.shape[2], dy.shape[3], outChannels, kernel, stride, pad)
+        let (plane, taps) = (ho * wo, cin * k * k)
         var dx = Batch(zeros: x.shape)
         let chunks = chunkCount(n)
         // One weight-gradient partial per chunk, summed in chunk order (deterministic).
@@ -86,37 +130,24 @@ struct ConvLayer: Layer {
         withShared(x.data) { xp in withShared(dy.data) { gp in withShared(weight) { wp in
             withShared(&dx.data) { dxp in withShared(&partialW) { pw in
                 parallelChunks(n) { range, chunk in
+                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: max(1, taps * plane))
+                    let dcols = UnsafeMutablePointer<Float>.allocate(capacity: max(1, taps * plane))
+                    defer { cols.deallocate(); dcols.deallocate() }
                     for b in range {
-                        for o in 0..<cout {
-                            let out = (b * cout + o) * ho * wo
-                            for c in 0..<cin {
-                                let inBase = (b * cin + c) * h * w
-                                for ky in 0..<k {
-                                    for kx in 0..<k {
-                                        let wIndex = ((o * cin + c) * k + ky) * k + kx
-                                        let weightValue = wp[wIndex]
-                                        let cols = ConvLayer.columns(kx: kx, width: w, outWidth: wo, stride: s, pad: p)
-                                        var gradient: Float = 0
-                                        for oy in 0..<ho {
-                                            let iy = oy * s + ky - p
-                                            if iy < 0 || iy >= h { continue }
-                                            let row = inBase + iy * w + kx - p, outRow = out + oy * wo
-                                            if s == 1 {
-                                                gradient += dot(gp.base + outRow, xp.base + row, cols)
-                                                axpy(weightValue, gp.base + outRow, dxp.base + row, cols)
-                                            } else {
-                                                for ox in cols {
-                                                    let g = gp[outRow + ox]
-                                                    gradient += g * xp[row + ox * s]
-                                                    dxp[row + ox * s] += weightValue * g
-                                                }
-                                            }
-                                        }
-                                        pw[chunk * weightCount + wIndex] += gradient
-                                    }
-                                }
+                        ConvLayer.lower(xp.base + b * cin * h * w, cin: cin, h: h, w: w, k: k, s: s, p: p, ho: ho, wo: wo, into: cols)
+                        let g = gp.base + b * cout * plane
+                        // dW[o][t] += dy[o] · cols[t];  dcols[t] = Σ_o W[o][t] · dy[o].
+                        for t in 0..<taps {
+                            let column = UnsafePointer(cols + t * plane)
+                            let dcolumn = dcols + t * plane
+                            dcolumn.update(repeating: 0, count: plane)
+                            for o in 0..<cout {
+                                let row = g + o * plane
+                                pw[chunk * weightCount + o * taps + t] += dot(row, column, 0..<plane)
+                                axpy(wp[o * taps + t], row, dcolumn, 0..<plane)
                             }
                         }
+                        ConvLayer.raise(dcols, cin: cin, h: h, w: w, k: k, s: s, p: p, ho: ho, wo: wo, into: dxp.base + b * cin * h * w)
                     }
                 }
             } }
@@ -348,6 +379,37 @@ func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float
         y[i] += a * x[i]
         i += 1
     }
+}
+
+/// y_g[i] += a[g]·x[i] for the first `group` (1...4) of four rows y_g = y + g·stride, i < count:
+/// each x vector loaded once for all rows.
+@inline(__always)
+func axpy4(_ a: SIMD4<Float>, _ group: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, stride: Int, count: Int) {
+    if group < 4 {
+        for g in 0..<group { axpy(a[g], x, y + g * stride, 0..<count) }
+        return
+    }
+    let (y0, y1, y2, y3) = (y, y + stride, y + 2 * stride, y + 3 * stride)
+    var i = 0
+    while i + 8 <= count {
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        update(y0 + i, a[0], xv)
+        update(y1 + i, a[1], xv)
+        update(y2 + i, a[2], xv)
+        update(y3 + i, a[3], xv)
+        i += 8
+    }
+    while i < count {
+        y0[i] += a[0] * x[i]; y1[i] += a[1] * x[i]; y2[i] += a[2] * x[i]; y3[i] += a[3] * x[i]
+        i += 1
+    }
+}
+
+/// y[0..<8] += a·xv.
+@inline(__always)
+private func update(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ xv: SIMD8<Float>) {
+    let yv = UnsafeRawPointer(y).loadUnaligned(as: SIMD8<Float>.self)
+    UnsafeMutableRawPointer(y).storeBytes(of: yv + a * xv, as: SIMD8<Float>.self)
 }
 
 /// Σ a[i]·b[i] over `range`, in eight lanes (a fixed order, so results are reproducible).

@@ -8,7 +8,7 @@ let trainCommand = Command(
     help: """
         usage: eec train FILE --weights backbone.safetensors --data unlabeled.npy --branches N
                         [--distribution D] [--exit-block B] [--cost C] [--exit-after OPS]
-                        [--lambda 1.0] [--loss v2|v1] [--epochs 20] [--warmup E] [--batch 128] [--lr 1e-3]
+                        [--lambda 1.0] [--loss v2|v1] [--epochs 40] [--warmup E] [--batch 32] [--lr 1e-3]
                         [--seed 0] [--samples A:B] [--mean M --std S] [--cache-gib 8] -o out.safetensors
 
         Trains the exit heads of a frozen backbone, PTEE-style: no labels are read; each sample's
@@ -21,9 +21,11 @@ let trainCommand = Command(
         exit configuration in its metadata, so calibrate, run and compile need not be told again.
 
           --warmup E        first train each classifier alone (EENets' v0 loss) for E epochs
-                            (default: a fifth of --epochs); the cost-aware loss scales a
+                            (default: three fifths of --epochs); the cost-aware loss scales a
                             classifier's gradient by its confidence, which the cost term first
                             pushes down, so without it early classifiers barely learn
+          --batch B         samples per Adam step (default 32, EENets' default: a few thousand
+                            samples in batches of 128 give too few steps for the heads to learn)
           --samples A:B     train on samples A..<B of the data (default: all)
           --cache-gib G     refuse to start when the cached exit tensors would need more than G GiB
                             (default 8); use fewer samples, or exits on smaller feature maps
@@ -38,9 +40,9 @@ let trainCommand = Command(
     options.lambda = try number(args, "--lambda", default: 1, range: 0...1000)
     options.loss = try args.choice("--loss", default: LossVersion.v2, [.v1, .v2])
     guard options.loss != .v0 else { throw Arguments.UsageError(message: "option '--loss' expects v1 or v2 (v0 is the --warmup loss)") }
-    options.epochs = Int(try number(args, "--epochs", default: 20, range: 1...100_000))
-    options.warmupEpochs = Int(try number(args, "--warmup", default: Double(options.epochs / 5), range: 0...100_000))
-    options.batchSize = Int(try number(args, "--batch", default: 128, range: 1...1_000_000))
+    options.epochs = Int(try number(args, "--epochs", default: 40, range: 1...100_000))
+    options.warmupEpochs = Int(try number(args, "--warmup", default: Double(options.epochs * 3 / 5), range: 0...100_000))
+    options.batchSize = Int(try number(args, "--batch", default: 32, range: 1...1_000_000))
     options.learningRate = try number(args, "--lr", default: 1e-3, range: 1e-9...10)
     options.seed = try seedOption(args)
     let cacheLimit = try number(args, "--cache-gib", default: 8, range: 0.001...1024)
