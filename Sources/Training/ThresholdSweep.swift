@@ -94,14 +94,24 @@ public struct ThresholdSweep: Sendable {
         return 1 - point.agreement
     }
 
+    /// What "cheapest" means when choosing a threshold.
+    public enum Criterion: Sendable {
+        /// The mean path cost: the compute really spent, the heads run on the way included.
+        case pathCost
+        /// The mean cost rate the EENets/PTEEnet papers report (earlier heads not counted).
+        case costRate
+    }
+
     /// The cheapest single threshold whose drop is at most `maxDrop` (T = 1 always qualifies):
-    /// the lowest mean path cost, the compute really spent (heads included), then the lowest
-    /// cost rate. With heads that cost more than they save, that is T = 1: no exit at all.
-    public func choose(maxDrop: Double, from points: [SweepPoint]) -> SweepPoint {
+    /// by default the lowest mean path cost, then the lowest cost rate, then the highest T. With
+    /// heads that cost more than they save, that is T = 1: no exit at all.
+    public func choose(maxDrop: Double, from points: [SweepPoint], by criterion: Criterion = .pathCost) -> SweepPoint {
         let fitting = points.filter { drop($0) <= maxDrop + 1e-12 }
+        func key(_ p: SweepPoint) -> (Double, Double) {
+            criterion == .pathCost ? (p.pathCost, p.costRate) : (p.costRate, p.pathCost)
+        }
         return fitting.min { a, b in
-            if a.pathCost != b.pathCost { return a.pathCost < b.pathCost }
-            if a.costRate != b.costRate { return a.costRate < b.costRate }
+            if key(a) != key(b) { return key(a) < key(b) }
             return (a.thresholds.first ?? 0) > (b.thresholds.first ?? 0)
         } ?? evaluate([Double](repeating: 1, count: evaluation.exits))
     }

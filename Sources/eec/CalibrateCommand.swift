@@ -72,7 +72,8 @@ let calibrateCommand = Command(
     let points = sweep.sweep()
     let chosen = sweep.choose(maxDrop: maxDrop, from: points)
     let perExit = sweep.searchPerExit(maxDrop: maxDrop, start: chosen)
-    let report = CalibrationReport(sweep: sweep, points: points, chosen: chosen, perExit: perExit, maxDrop: maxDrop,
+    let report = CalibrationReport(sweep: sweep, points: points, chosen: chosen,
+                                   papers: sweep.choose(maxDrop: maxDrop, from: points, by: .costRate), perExit: perExit, maxDrop: maxDrop,
                                    attach: costs.rows.dropLast().map(\.attach), model: backbone.graph.model, seconds: seconds)
     if let plot = args.options["--plot"] {
         let title = "\(backbone.graph.model): \(configuration.branches) \(configuration.block) exits, \(inputs.count) samples"
@@ -88,6 +89,8 @@ struct CalibrationReport {
     var sweep: ThresholdSweep
     var points: [SweepPoint]
     var chosen: SweepPoint
+    /// The cheapest by the papers' cost rate, for comparison with their figures.
+    var papers: SweepPoint
     var perExit: SweepPoint
     var maxDrop: Double
     var attach: [String]
@@ -120,7 +123,16 @@ struct CalibrationReport {
         if let acc = perExit.accuracy { text += ", accuracy \(percent(acc))" }
         let saving = chosen.pathCost - perExit.pathCost
         text += saving > 1e-9 ? " (path cost \(String(format: "%.1f", saving * 100)) points below the single T)\n" : " (no cheaper than the single T)\n"
-        let dead = chosen.histogram.dropLast().enumerated().filter { Double($0.element) < 0.01 * Double(max(1, sweep.evaluation.count)) }.map(\.offset)
+        if papers.thresholds != chosen.thresholds {
+            text += "by the papers' cost rate instead: T = \(String(format: "%.3f", papers.thresholds.first ?? 1)), "
+            text += "cost rate \(percent(papers.costRate)), path cost \(percent(papers.pathCost))"
+            if let acc = papers.accuracy { text += ", accuracy \(percent(acc))" }
+            text += "\n"
+        }
+        let off = chosen.thresholds.enumerated().filter { $0.element >= 1 }.map(\.offset)
+        let dead = chosen.histogram.dropLast().enumerated()
+            .filter { !off.contains($0.offset) && Double($0.element) < 0.01 * Double(max(1, sweep.evaluation.count)) }.map(\.offset)
+        if !off.isEmpty { text += "switched off at the chosen T (their heads cost more than they save): \(off.map(String.init).joined(separator: ", "))\n" }
         if !dead.isEmpty { text += "dead exits at the chosen T (< 1 % of samples): \(dead.map(String.init).joined(separator: ", "))\n" }
         text += "compile with: --thresholds \(perExit.thresholds.map { String(format: "%.3f", $0) }.joined(separator: ","))\n"
         return text
@@ -149,7 +161,8 @@ struct CalibrationReport {
             ("model", .string(model)), ("samples", .int(sweep.evaluation.count)),
             ("exits", .array(attach.map { .string($0) })),
             ("backbone_accuracy", sweep.backboneAccuracy.map { .double($0) } ?? .null), ("backbone_agreement", .double(1.0)),
-            ("max_drop", .double(maxDrop)), ("chosen", object(chosen, single: true)), ("per_exit", object(perExit, single: false)),
+            ("max_drop", .double(maxDrop)), ("chosen", object(chosen, single: true)),
+            ("chosen_by_cost_rate", object(papers, single: true)), ("per_exit", object(perExit, single: false)),
             ("sweep", .array(points.map { object($0, single: true) })),
         ])
     }

@@ -89,4 +89,18 @@ struct ThresholdSweepTests {
         #expect(close(chosen.pathCost, 0.2))
         #expect(s.drop(s.evaluate([0.5, 0.5])) < 0)
     }
+
+    @Test("Expensive heads: the papers' cost rate still takes the exits, the true path cost does not")
+    func costRateAgainstPathCost() {
+        // Heads of 0.3: exit 0 costs 0.1 + 0.3, exit 1 0.4 + 0.3.
+        let s = ThresholdSweep(evaluation: evaluation, labels: nil, costRates: [0.4, 0.7, 1], headCosts: [0.3, 0.3])
+        let points = s.sweep()
+        let papers = s.choose(maxDrop: 0, from: points, by: .costRate)
+        #expect(papers.thresholds == [0.73, 0.73])
+        #expect(close(papers.costRate, (0.4 + 0.7 + 1 + 1) / 4))
+        #expect(close(papers.pathCost, (0.4 + 1.0 + 1.6 + 1.6) / 4))
+        let real = s.choose(maxDrop: 0, from: points)
+        #expect(real.thresholds == [1, 1])
+        #expect(close(real.pathCost, 1) && close(real.costRate, 1))
+    }
 }
