@@ -9,7 +9,8 @@ let trainCommand = Command(
         usage: eec train FILE --weights backbone.safetensors --data unlabeled.npy --branches N
                         [--distribution D] [--exit-block B] [--cost C] [--exit-after OPS]
                         [--lambda 1.0] [--loss v2|v1] [--epochs 40] [--warmup E] [--batch 32] [--lr 1e-3]
-                        [--seed 0] [--samples A:B] [--mean M --std S] [--cache-gib 8] -o out.safetensors
+                        [--seed 0] [--samples A:B] [--augment K] [--mean M --std S] [--cache-gib 8]
+                -o out.safetensors
 
         Trains the exit heads of a frozen backbone, PTEE-style: no labels are read; each sample's
         label is the backbone's own prediction. The loss is the cumulative cost-aware loss of
@@ -27,11 +28,15 @@ let trainCommand = Command(
           --batch B         samples per Adam step (default 32, EENets' default: a few thousand
                             samples in batches of 128 give too few steps for the heads to learn)
           --samples A:B     train on samples A..<B of the data (default: all)
+          --augment K       add K copies of every sample, each flipped left-right with
+                            probability 1/2 and shifted up to 4 pixels (RandomCrop(32, padding=4)
+                            and RandomHorizontalFlip, as the reference code trains); the backbone
+                            labels each copy, so K + 1 times the backbone runs and the cache
           --cache-gib G     refuse to start when the cached exit tensors would need more than G GiB
                             (default 8); use fewer samples, or exits on smaller feature maps
         """,
     valued: exitOptionNames.union(["--weights", "--data", "--lambda", "--loss", "--epochs", "--warmup", "--batch", "--lr", "--seed",
-                                   "--samples", "--mean", "--std", "--cache-gib", "-o"])
+                                   "--samples", "--augment", "--mean", "--std", "--cache-gib", "-o"])
 ) { args, console in
     let path = try args.file()
     guard let out = args.options["-o"] else { throw Arguments.UsageError(message: "missing -o out.safetensors") }
@@ -60,7 +65,11 @@ let trainCommand = Command(
     }
     let costs = ExitCostReport(withExits.graph, convention: configuration.convention)
     let attach = costs.rows.dropLast().map(\.attach)
-    let (inputs, range) = try readData(args, option: "--data", graph: backbone)
+    let (samples, range) = try readData(args, option: "--data", graph: backbone)
+    let copies = Int(try number(args, "--augment", default: 0, range: 0...64))
+    let mean = try args.floats("--mean") ?? [], std = try args.floats("--std") ?? []
+    let black = zip(mean, std).map { Float(-$0 / $1) }
+    let inputs = Augmentation(copies: copies, seed: options.seed).apply(samples, fill: black)
     let cacheBytes = FeatureCache.bytes(backbone, attach: attach, samples: inputs.count)
     guard Double(cacheBytes) <= cacheLimit * 1_073_741_824 else {
         throw InputError(message: "eec train: error: the exit tensors of \(inputs.count) samples need \(String(format: "%.1f", Double(cacheBytes) / 1_073_741_824)) GiB, over --cache-gib \(cacheLimit); use fewer samples (--samples) or raise the limit")
@@ -68,7 +77,7 @@ let trainCommand = Command(
     let progress = Progress(console: console)
     let start = Date()
     progress.line("eec train: \(configuration.branches) \(configuration.block) exits after \(attach.joined(separator: ", ")); cost rates \(costs.rows.dropLast().map { String(format: "%.3f", $0.costRate) }.joined(separator: ", "))")
-    progress.line("eec train: running the backbone on \(inputs.count) samples (\(range.lowerBound)..<\(range.upperBound)), caching \(String(format: "%.0f", Double(cacheBytes) / 1_048_576)) MiB of exit tensors")
+    progress.line("eec train: running the backbone on \(inputs.count) samples (\(range.lowerBound)..<\(range.upperBound)\(copies > 0 ? " and \(copies) augmented cop\(copies == 1 ? "y" : "ies") of each" : "")), caching \(String(format: "%.0f", Double(cacheBytes) / 1_048_576)) MiB of exit tensors")
     let cache = FeatureCache(backbone: backbone, weights: bound, attach: attach, inputs: inputs) { done in
         progress.bar("backbone", done, inputs.count, "")
     }
@@ -98,6 +107,7 @@ let trainCommand = Command(
     metadata["eec.warmup"] = String(options.warmupEpochs)
     metadata["eec.seed"] = String(options.seed)
     metadata["eec.samples"] = "\(range.lowerBound):\(range.upperBound)"
+    metadata["eec.augment"] = String(copies)
     do {
         try SafetensorsFile.write(tensors: tensors, metadata: metadata, to: out)
     } catch {

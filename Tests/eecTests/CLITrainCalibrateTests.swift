@@ -15,8 +15,10 @@ struct CLITrainCalibrateTests {
         let trained = dir.path("r44.safetensors")
         let normalize = ["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"]
         let train = CLI.run(["train", CLI.example("resnet44a"), "--weights", weights, "--data", images, "--samples", "0:48",
-                             "--branches", "3", "--exit-block", "conv2", "--epochs", "2", "--batch", "16", "-o", trained] + normalize)
+                             "--augment", "1", "--branches", "3", "--exit-block", "conv2", "--epochs", "2", "--batch", "16",
+                             "-o", trained] + normalize)
         #expect(train.status == 0, "\(train.transcript)")
+        #expect(train.err.contains("running the backbone on 96 samples (0..<48 and 1 augmented copy of each)"), "\(train.transcript)")
 
         // The backbone is copied unchanged; the exits and their configuration are added.
         let original = try SafetensorsFile.read(path: weights), output = try SafetensorsFile.read(path: trained)
@@ -26,6 +28,7 @@ struct CLITrainCalibrateTests {
         #expect(output.metadata["eec.branches"] == "3")
         #expect(output.metadata["eec.exit_block"] == "conv2")
         #expect(output.metadata["eec.distribution"] == "fine")
+        #expect(output.metadata["eec.augment"] == "1")
 
         let calibrate = CLI.run(["calibrate", CLI.example("resnet44a"), "--weights", trained, "--data", images,
                                  "--labels", cifar("test_y_0_2999.npy"), "--samples", "2000:2040", "--json",
