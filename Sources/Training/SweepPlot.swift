@@ -1,7 +1,8 @@
 import Foundation
 
-/// An SVG plot of accuracy (or agreement) against mean cost rate over the threshold sweep, with
-/// the chosen point marked, in the style of the early-exit papers' trade-off figures.
+/// An SVG plot of accuracy (or agreement) against mean cost over the threshold sweep, in the
+/// style of the early-exit papers' trade-off figures: against their cost rate, and against the
+/// path cost really spent, on which the chosen points are marked.
 public enum SweepPlot {
     public static func svg(points: [SweepPoint], chosen: SweepPoint, perExit: SweepPoint?, backboneAccuracy: Double?,
                            title: String) -> String {
@@ -9,13 +10,18 @@ public enum SweepPlot {
         func metric(_ p: SweepPoint) -> Double { useAccuracy ? (p.accuracy ?? 0) : p.agreement }
         let (width, height) = (640.0, 420.0)
         let (left, right, top, bottom) = (70.0, 20.0, 40.0, 55.0)
-        let costs = points.map(\.costRate) + [1]
+        let costs = points.map(\.costRate) + points.map(\.pathCost) + [1]
         let values = points.map(metric) + [backboneAccuracy ?? 1]
-        let xMin = max(0, (costs.min() ?? 0) - 0.05), xMax = 1.02
+        let xMin = max(0, (costs.min() ?? 0) - 0.05), xMax = max(1.02, (costs.max() ?? 1) + 0.02)
         let yMin = max(0, (values.min() ?? 0) - 0.02), yMax = min(1, (values.max() ?? 1) + 0.02)
         func x(_ v: Double) -> Double { left + (v - xMin) / max(1e-9, xMax - xMin) * (width - left - right) }
         func y(_ v: Double) -> Double { height - bottom - (v - yMin) / max(1e-9, yMax - yMin) * (height - top - bottom) }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        // A marker's label goes right of it, or left of it in the right quarter, so it stays inside.
+        func label(_ cost: Double) -> String {
+            x(cost) > left + 0.75 * (width - left - right)
+                ? "x=\"\(f(x(cost) - 9))\" text-anchor=\"end\"" : "x=\"\(f(x(cost) + 9))\""
+        }
         var s = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
@@ -32,20 +38,30 @@ public enum SweepPlot {
         }
         s += "<line x1=\"\(f(left))\" y1=\"\(f(height - bottom))\" x2=\"\(f(width - right))\" y2=\"\(f(height - bottom))\" stroke=\"black\"/>\n"
         s += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(height - bottom))\" stroke=\"black\"/>\n"
-        s += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">mean cost rate (share of the backbone's cost)</text>\n"
+        s += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">mean cost (share of the backbone's cost)</text>\n"
         s += "<text transform=\"translate(18 \(f((top + height - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(useAccuracy ? "accuracy" : "agreement with the backbone")</text>\n"
         if let base = backboneAccuracy ?? (useAccuracy ? nil : 1) {
             s += "<line x1=\"\(f(left))\" y1=\"\(f(y(base)))\" x2=\"\(f(width - right))\" y2=\"\(f(y(base)))\" stroke=\"#999\" stroke-dasharray=\"4 4\"/>\n"
-            s += "<text x=\"\(f(width - right - 4))\" y=\"\(f(y(base) - 6))\" text-anchor=\"end\" fill=\"#666\">backbone</text>\n"
+            s += "<text x=\"\(f(left + 4))\" y=\"\(f(y(base) - 6))\" fill=\"#666\">backbone</text>\n"
         }
-        let path = points.sorted { $0.costRate < $1.costRate }.map { "\(f(x($0.costRate))),\(f(y(metric($0))))" }.joined(separator: " ")
-        s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"#2b6cb0\" stroke-width=\"2\"/>\n"
+        // Two curves over the same sweep: the papers' cost rate, and the path cost really spent
+        // (the heads run on the way included), which the chosen points minimize.
+        for (cost, colour, dash) in [(\SweepPoint.costRate, "#2b6cb0", ""), (\SweepPoint.pathCost, "#868e96", " stroke-dasharray=\"6 3\"")] {
+            let line = points.sorted { $0[keyPath: cost] < $1[keyPath: cost] }
+                .map { "\(f(x($0[keyPath: cost]))),\(f(y(metric($0))))" }.joined(separator: " ")
+            s += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash)/>\n"
+        }
         for p in points { s += "<circle cx=\"\(f(x(p.costRate)))\" cy=\"\(f(y(metric(p))))\" r=\"1.8\" fill=\"#2b6cb0\"/>\n" }
-        s += "<circle cx=\"\(f(x(chosen.costRate)))\" cy=\"\(f(y(metric(chosen))))\" r=\"6\" fill=\"none\" stroke=\"#d9480f\" stroke-width=\"2.5\"/>\n"
-        s += "<text x=\"\(f(x(chosen.costRate) + 9))\" y=\"\(f(y(metric(chosen)) + 16))\" fill=\"#d9480f\">T = \(String(format: "%.3f", chosen.thresholds.first ?? 0))</text>\n"
+        let legendY = height - bottom - 30
+        s += "<line x1=\"\(f(width - right - 230))\" y1=\"\(f(legendY))\" x2=\"\(f(width - right - 205))\" y2=\"\(f(legendY))\" stroke=\"#2b6cb0\" stroke-width=\"2\"/>\n"
+        s += "<text x=\"\(f(width - right - 200))\" y=\"\(f(legendY + 4))\">cost rate (the papers' count)</text>\n"
+        s += "<line x1=\"\(f(width - right - 230))\" y1=\"\(f(legendY + 18))\" x2=\"\(f(width - right - 205))\" y2=\"\(f(legendY + 18))\" stroke=\"#868e96\" stroke-width=\"2\" stroke-dasharray=\"6 3\"/>\n"
+        s += "<text x=\"\(f(width - right - 200))\" y=\"\(f(legendY + 22))\">path cost (heads run included)</text>\n"
+        s += "<circle cx=\"\(f(x(chosen.pathCost)))\" cy=\"\(f(y(metric(chosen))))\" r=\"6\" fill=\"none\" stroke=\"#d9480f\" stroke-width=\"2.5\"/>\n"
+        s += "<text \(label(chosen.pathCost)) y=\"\(f(y(metric(chosen)) + 16))\" fill=\"#d9480f\">T = \(String(format: "%.3f", chosen.thresholds.first ?? 0))</text>\n"
         if let perExit {
-            s += "<rect x=\"\(f(x(perExit.costRate) - 5))\" y=\"\(f(y(metric(perExit)) - 5))\" width=\"10\" height=\"10\" fill=\"none\" stroke=\"#2f9e44\" stroke-width=\"2.5\"/>\n"
-            s += "<text x=\"\(f(x(perExit.costRate) + 9))\" y=\"\(f(y(metric(perExit)) - 8))\" fill=\"#2f9e44\">per-exit T</text>\n"
+            s += "<rect x=\"\(f(x(perExit.pathCost) - 5))\" y=\"\(f(y(metric(perExit)) - 5))\" width=\"10\" height=\"10\" fill=\"none\" stroke=\"#2f9e44\" stroke-width=\"2.5\"/>\n"
+            s += "<text \(label(perExit.pathCost)) y=\"\(f(y(metric(perExit)) - 8))\" fill=\"#2f9e44\">per-exit T</text>\n"
         }
         return s + "</svg>\n"
     }
