@@ -35,52 +35,48 @@ struct ConvLayer: Layer {
         return low..<max(low, high)
     }
 
-    /// Lowers one sample to columns: `cols[(c·k + ky)·k + kx][oy·wo + ox]` is the input value tap
-    /// (ky, kx) of output pixel (oy, ox) reads from channel c, zero in the padding. The convolution
-    /// then is a matrix product over long rows (ho·wo values), which vectorizes far better than
-    /// the short rows of the feature map.
-    static func lower(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, s: Int, p: Int, ho: Int, wo: Int,
-                      into cols: UnsafeMutablePointer<Float>) {
-        let plane = ho * wo
+    /// Visits every row of the lowered columns of one sample: `cols[(c·k + ky)·k + kx][oy·wo + ox]`
+    /// is the input value that tap (ky, kx) of output pixel (oy, ox) reads from channel c.
+    /// `body` gets the row's offset in the columns, the offset of its first input value (nil
+    /// when the whole row lies in the padding) and the output columns inside the input.
+    static func forEachRow(cin: Int, h: Int, w: Int, k: Int, s: Int, p: Int, ho: Int, wo: Int,
+                           _ body: (_ row: Int, _ source: Int?, _ inside: Range<Int>) -> Void) {
         for c in 0..<cin {
             for ky in 0..<k {
                 for kx in 0..<k {
-                    let row = cols + ((c * k + ky) * k + kx) * plane
                     let inside = columns(kx: kx, width: w, outWidth: wo, stride: s, pad: p)
                     for oy in 0..<ho {
-                        let out = row + oy * wo
                         let iy = oy * s + ky - p
-                        guard iy >= 0 && iy < h, !inside.isEmpty else {
-                            out.update(repeating: 0, count: wo)
-                            continue
-                        }
-                        if inside.lowerBound > 0 { out.update(repeating: 0, count: inside.lowerBound) }
-                        if inside.upperBound < wo { (out + inside.upperBound).update(repeating: 0, count: wo - inside.upperBound) }
-                        let source = x + (c * h + iy) * w + kx - p
-                        for ox in inside { out[ox] = source[ox * s] }
+                        let valid = iy >= 0 && iy < h && !inside.isEmpty
+                        body((((c * k + ky) * k + kx) * ho + oy) * wo, valid ? (c * h + iy) * w + kx - p : nil, inside)
                     }
                 }
             }
         }
     }
 
+    /// Lowers one sample to columns (zero in the padding), so the convolution is a matrix product
+    /// over long rows (ho·wo values), which vectorizes far better than the feature map's short rows.
+    static func lower(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, s: Int, p: Int, ho: Int, wo: Int,
+                      into cols: UnsafeMutablePointer<Float>) {
+        forEachRow(cin: cin, h: h, w: w, k: k, s: s, p: p, ho: ho, wo: wo) { row, source, inside in
+            let out = cols + row
+            guard let source else {
+                out.update(repeating: 0, count: wo)
+                return
+            }
+            if inside.lowerBound > 0 { out.update(repeating: 0, count: inside.lowerBound) }
+            if inside.upperBound < wo { (out + inside.upperBound).update(repeating: 0, count: wo - inside.upperBound) }
+            for ox in inside { out[ox] = x[source + ox * s] }
+        }
+    }
+
     /// The adjoint of `lower`: adds each column entry back to the input value it was read from.
     static func raise(_ cols: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, s: Int, p: Int, ho: Int, wo: Int,
                       into dx: UnsafeMutablePointer<Float>) {
-        let plane = ho * wo
-        for c in 0..<cin {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let row = cols + ((c * k + ky) * k + kx) * plane
-                    let inside = columns(kx: kx, width: w, outWidth: wo, stride: s, pad: p)
-                    for oy in 0..<ho {
-                        let iy = oy * s + ky - p
-                        if iy < 0 || iy >= h { continue }
-                        let target = dx + (c * h + iy) * w + kx - p
-                        for ox in inside { target[ox * s] += row[oy * wo + ox] }
-                    }
-                }
-            }
+        forEachRow(cin: cin, h: h, w: w, k: k, s: s, p: p, ho: ho, wo: wo) { row, source, inside in
+            guard let source else { return }
+            for ox in inside { dx[source + ox * s] += cols[row + ox] }
         }
     }
 
