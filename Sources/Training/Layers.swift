@@ -98,7 +98,7 @@ struct ConvLayer: Layer {
                     while o < cout {
                         let group = min(4, cout - o)
                         let out = yp.base + (b * cout + o) * plane
-                        for g in 0..<group where bias != nil { (out + g * plane).update(repeating: bias![o + g], count: plane) }
+                        if let bias { for g in 0..<group { (out + g * plane).update(repeating: bias[o + g], count: plane) } }
                         for t in 0..<taps {
                             var a = SIMD4<Float>()
                             for g in 0..<group { a[g] = wp[(o + g) * taps + t] }
