@@ -1,6 +1,7 @@
 import Foundation
 import IR
 import Passes
+import Codegen
 import Training
 
 let calibrateCommand = Command(
@@ -8,7 +9,7 @@ let calibrateCommand = Command(
     help: """
         usage: eec calibrate FILE --weights trained.safetensors --data eval.npy [--labels y.npy]
                             [--samples A:B] [--mean M --std S] [--max-drop 0.01]
-                            [--plot out.svg] [--csv out.csv] [--json]
+                            [--plot out.svg] [--csv out.csv] [--json] [--backend interp|c]
 
         Evaluates every exit once per sample, then sweeps the threshold T from 0 to 1 (step 0.005)
         and reports for each T the agreement with the backbone, the accuracy against --labels,
@@ -22,15 +23,18 @@ let calibrateCommand = Command(
           --plot F       write an SVG of accuracy against cost over T, the chosen point marked
           --csv F        write the whole sweep as CSV
           --json         print one JSON object (backbone_accuracy, backbone_agreement, chosen,
-                         per_exit, sweep)
+                         chosen_by_cost_rate, per_exit, sweep)
+          --backend B    evaluate the exits in the reference interpreter (interp, default) or in
+                         the generated C (c: built with clang or $CC, many times faster)
         Exit options (--branches, ...) are read from the weights' metadata; given flags must agree.
         """,
-    valued: exitOptionNames.union(["--weights", "--data", "--labels", "--samples", "--mean", "--std", "--max-drop", "--plot", "--csv", "--seed"]),
+    valued: exitOptionNames.union(["--weights", "--data", "--labels", "--samples", "--mean", "--std", "--max-drop", "--plot", "--csv", "--seed", "--backend"]),
     switches: ["--json"]
 ) { args, console in
     let path = try args.file()
     guard let weightsPath = args.options["--weights"] else { throw Arguments.UsageError(message: "missing --weights trained.safetensors") }
     let maxDrop = try number(args, "--max-drop", default: 0.01, range: 0...1)
+    let backend = try args.choice("--backend", default: EarlyExitRun.Backend.interp, EarlyExitRun.Backend.allCases)
     let backbone = try loadGraph(path, &console)
     let file = try TrainedWeights.read(weightsPath)
     let configuration = try exitConfiguration(args, recorded: file.metadata)
@@ -62,10 +66,26 @@ let calibrateCommand = Command(
     }
     let progress = Progress(console: console)
     let start = Date()
-    let evaluation = ExitEvaluation(graph: withExits.graph, weights: bound, inputs: inputs) { done in
-        progress.bar("evaluating", done, inputs.count, "")
+    let evaluation: ExitEvaluation
+    switch backend {
+    case .interp:
+        evaluation = ExitEvaluation(graph: withExits.graph, weights: bound, inputs: inputs) { done in
+            progress.bar("evaluating", done, inputs.count, "")
+        }
+        progress.finishBar()
+    case .c:
+        let exits = withExits.graph.graph.exits.count
+        let harness = try EarlyExitRun.harness(withExits, thresholds: Array(repeating: 1, count: exits), path: path, command: "calibrate")
+        let all: [CHarness.AllExits]
+        do {
+            all = try harness.runAll(inputs)
+        } catch {
+            throw InputError(message: "eec calibrate: \(error)")
+        }
+        evaluation = ExitEvaluation(exitClasses: all.map { a in (0..<exits).map { argmax(a.logits[$0]) } },
+                                    confidenceLogits: all.map(\.confidenceLogits),
+                                    backboneClasses: all.map { argmax($0.logits[exits]) })
     }
-    progress.finishBar()
     let seconds = Date().timeIntervalSince(start)
     let costs = ExitCostReport(withExits.graph, convention: configuration.convention)
     let sweep = ThresholdSweep(evaluation: evaluation, labels: labels, costs: costs)

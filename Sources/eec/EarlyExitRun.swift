@@ -22,6 +22,23 @@ enum EarlyExitRun {
             .isDisjoint(with: args.options.keys)
     }
 
+    /// The generated C of a graph with exits (fused and segmented here), built with the host
+    /// compiler in the cache folder, ready to run batches.
+    static func harness(_ withExits: Model, thresholds: [Double], path: String, command: String) throws -> CHarness {
+        let compiled: Model
+        do {
+            compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
+        } catch {
+            throw InputError(message: "\(path): \(error)")
+        }
+        let cache = try cacheRoot()
+        do {
+            return try CHarness(CSource(try CProgram(compiled, thresholds: thresholds)), toolchain: try CToolchain.find(), cacheRoot: cache)
+        } catch {
+            throw InputError(message: "eec \(command): \(error)")
+        }
+    }
+
     /// One sample's answer.
     struct Answer {
         var classIndex: Int
@@ -98,16 +115,9 @@ enum EarlyExitRun {
             answers = out
             how = "reference interpreter, every exit evaluated"
         case .c:
-            let compiled: Model
+            let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run")
+            let program = harness.source.program
             do {
-                compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
-            } catch {
-                throw InputError(message: "\(path): \(error)")
-            }
-            let cache = try cacheRoot()
-            do {
-                let program = try CProgram(compiled, thresholds: thresholds)
-                let harness = try CHarness(CSource(program), toolchain: try CToolchain.find(), cacheRoot: cache)
                 let all = try harness.runAll(inputs)
                 let (results, ns) = try harness.run(inputs, thresholdLogits: thresholds.map(CSource.thresholdLogit))
                 answers = zip(results, all).map { r, a in

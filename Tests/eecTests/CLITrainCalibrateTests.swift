@@ -48,6 +48,16 @@ struct CLITrainCalibrateTests {
         let csv = try String(contentsOfFile: dir.path("sweep.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 202)
 
+        // The generated C evaluates the exits as the interpreter does: the same sweep, to the sample.
+        if CLICBackendTests.hasCompiler {
+            _ = CLICBackendTests.cache
+            let inC = CLI.run(["calibrate", CLI.example("resnet44a"), "--weights", trained, "--data", images,
+                               "--labels", cifar("test_y_0_2999.npy"), "--samples", "2000:2040", "--backend", "c",
+                               "--csv", dir.path("sweep-c.csv")] + normalize)
+            #expect(inC.status == 0, "\(inC.transcript)")
+            #expect(try String(contentsOfFile: dir.path("sweep-c.csv"), encoding: .utf8) == csv)
+        }
+
         // Flags repeating the recorded configuration are fine; contradicting it is an error.
         let conflict = CLI.run(["calibrate", CLI.example("resnet44a"), "--weights", trained, "--data", images,
                                 "--samples", "0:4", "--exit-block", "pool"] + normalize)
