@@ -67,13 +67,13 @@ let compileCommand = Command(
     let plan = CompilePlan(original: graph, withExits: withExits ?? graph, compiled: compiled.graph,
                            options: options)
     switch options.emit {
-    case "ir"?:
+    case .ir?:
         try emit(Printer.print(compiled.graph.graph), args, &console)
-    case "dot"?:
+    case .dot?:
         try emit(DotEmitter.emit(compiled.graph), args, &console)
-    case "c"?:
-        try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: args.options["-o"] ?? "", &console)
-    default:
+    case .c(let directory)?:
+        try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console)
+    case nil:
         if args.flags.contains("--json") {
             console.print(plan.json.text)
         } else {
@@ -97,7 +97,11 @@ struct CompileOptions {
     var headLinearsOnly: Bool
     var seed: UInt64
     var alignment: Int
-    var emit: String?
+    /// What `--emit` writes; C needs the folder `-o` names.
+    enum Emit {
+        case ir, dot, c(directory: String)
+    }
+    var emit: Emit?
     var printAll: Bool
     var printAfter: String?
     var thresholds: ThresholdOption?
@@ -132,12 +136,17 @@ struct CompileOptions {
             throw Arguments.UsageError(message: "option '--align' expects a power of two from 4 to 4096, found '\(alignText)'")
         }
         self.alignment = alignment
-        emit = args.options["--emit"]
-        if let emit, !["ir", "dot", "c"].contains(emit) {
-            throw Arguments.UsageError(message: "option '--emit' expects ir, dot or c, found '\(emit)'")
-        }
-        if emit == "c" && args.options["-o"] == nil {
-            throw Arguments.UsageError(message: "--emit c needs -o DIR, the folder to write the C files to")
+        switch args.options["--emit"] {
+        case nil: emit = nil
+        case "ir": emit = .ir
+        case "dot": emit = .dot
+        case "c":
+            guard let directory = args.options["-o"] else {
+                throw Arguments.UsageError(message: "--emit c needs -o DIR, the folder to write the C files to")
+            }
+            emit = .c(directory: directory)
+        case let other?:
+            throw Arguments.UsageError(message: "option '--emit' expects ir, dot or c, found '\(other)'")
         }
         thresholds = try ThresholdOption.parse(args)
         printAll = args.flags.contains("--print-after-all")

@@ -62,12 +62,17 @@ func sampleRange(_ args: Arguments, count: Int) throws(Arguments.UsageError) -> 
     return a..<min(b, count)
 }
 
+/// `--mean M --std S`, which go together; nil when neither is given.
+func normalizationOption(_ args: Arguments) throws(Arguments.UsageError) -> ImageBatch.Normalization? {
+    let mean = try args.floats("--mean"), std = try args.floats("--std")
+    guard (mean == nil) == (std == nil) else { throw Arguments.UsageError(message: "--mean and --std go together") }
+    return mean.flatMap { m in std.map { ImageBatch.Normalization(mean: m, std: $0) } }
+}
+
 /// Reads the input batch of `--data` (or `--input`) with `--mean`/`--std`, limited to `--samples`.
 func readData(_ args: Arguments, option: String, graph: VerifiedGraph) throws -> (inputs: [Tensor], range: Range<Int>) {
     guard let path = args.options[option] else { throw Arguments.UsageError(message: "missing \(option) FILE.npy") }
-    let mean = try args.floats("--mean"), std = try args.floats("--std")
-    guard (mean == nil) == (std == nil) else { throw Arguments.UsageError(message: "--mean and --std go together") }
-    let normalization = mean.flatMap { m in std.map { ImageBatch.Normalization(mean: m, std: $0) } }
+    let normalization = try normalizationOption(args)
     do {
         let all = try ImageBatch.readInputs(path: path, sampleShape: Array(graph.graph.input.shape.dropFirst()), normalization: normalization)
         let range = try sampleRange(args, count: all.count)

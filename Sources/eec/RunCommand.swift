@@ -35,14 +35,12 @@ let runCommand = Command(
     if EarlyExitRun.wanted(args) { return try EarlyExitRun.run(args, &console) }
     let path = try args.file()
     guard let inputPath = args.options["--input"] else { throw Arguments.UsageError(message: "missing --input X.npy") }
-    let mean = try args.floats("--mean"), std = try args.floats("--std")
-    guard (mean == nil) == (std == nil) else { throw Arguments.UsageError(message: "--mean and --std go together") }
+    let normalization = try normalizationOption(args)
     let seed = try seedOption(args)
     let graph = try loadGraph(path, &console)
     let weights = try loadWeights(graph, path: args.options["--weights"], seed: seed, &console)
     let bound = try bind(graph, weights, source: args.options["--weights"] ?? "seeded weights")
     let sample = Array(graph.graph.input.shape.dropFirst())
-    let normalization = mean.flatMap { m in std.map { ImageBatch.Normalization(mean: m, std: $0) } }
     let inputs: [Tensor]
     var labels: [Int]?
     do {

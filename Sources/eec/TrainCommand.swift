@@ -67,8 +67,7 @@ let trainCommand = Command(
     let attach = costs.rows.dropLast().map(\.attach)
     let (samples, range) = try readData(args, option: "--data", graph: backbone)
     let copies = Int(try number(args, "--augment", default: 0, range: 0...64))
-    let mean = try args.floats("--mean") ?? [], std = try args.floats("--std") ?? []
-    let black = zip(mean, std).map { Float(-$0 / $1) }
+    let black = try normalizationOption(args)?.black ?? []
     let inputs = Augmentation(copies: copies, seed: options.seed).apply(samples, fill: black)
     let cacheBytes = FeatureCache.bytes(backbone, attach: attach, samples: inputs.count)
     guard Double(cacheBytes) <= cacheLimit * 1_073_741_824 else {

@@ -19,6 +19,10 @@ public enum ImageBatch {
             self.std = std
         }
 
+        /// Per channel, what a black pixel (0) becomes: −mean/std. Padding added to a raw image
+        /// before normalizing, as torchvision's `RandomCrop(padding=)` does, has this value after.
+        public var black: [Float] { zip(mean, std).map { -$0 / $1 } }
+
         /// The ImageNet statistics, also used by many CIFAR-10 recipes.
         public static let imageNet = Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
     }
