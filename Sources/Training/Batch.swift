@@ -27,7 +27,9 @@ func parallelChunks(_ count: Int, _ body: @Sendable (_ range: Range<Int>, _ chun
     let chunks = chunkCount(count)
     let size = (count + chunks - 1) / max(1, chunks)
     DispatchQueue.concurrentPerform(iterations: chunks) { k in
-        let range = (k * size)..<min(count, (k + 1) * size)
+        // With count not a multiple of the chunk count the last chunks may start past the end
+        // (12 items in 8 chunks of 2): clamp both bounds, so they come out empty.
+        let range = min(count, k * size)..<min(count, (k + 1) * size)
         if !range.isEmpty { body(range, k) }
     }
 }
