@@ -243,6 +243,49 @@ struct SoftmaxKernel: CKernel {
     }
 }
 
+/// The logit of the largest softmax probability of `classes` logits (see `MaxSoftmaxLogit`):
+/// (x_m − x_r) − ln Σ_{k≠m} e^(x_k − x_r), m the argmax, r the runner-up, so the sum lies in
+/// [1, classes − 1]: no underflow, and z ≤ x_m − x_r needs no clamp once an infinite spread is
+/// caught. One class gives EEC_LOGIT_MAX (p = 1); a NaN logit gives NaN.
+struct MaxSoftmaxLogitKernel: CKernel {
+    var classes: Int
+    var key: String { "max_softmax_logit_\(classes)" }
+    var summary: String { "logit of the largest softmax probability of \(classes) logit\(classes == 1 ? "" : "s")" }
+    func emit(_ c: inout CWriter, name: String) {
+        c.function("static void \(name)(\(x), \(y))") { c in
+            guard classes > 1 else {
+                c.comment("one class: p = 1, unless the logit is NaN")
+                c.line("y[0] = x[0] != x[0] ? x[0] : EEC_LOGIT_MAX;")
+                return
+            }
+            c.line("enum { K = \(classes) };")
+            c.line("int k, m = 0;")
+            c.line("float second, spread, sum = 0.0f;")
+            c.block("for (k = 0; k < K; ++k)") { c in
+                answer(&c, if: "x[k] != x[k]", "x[k]", "a NaN logit: a NaN confidence, which never exits")
+            }
+            c.line("for (k = 1; k < K; ++k) m = x[k] > x[m] ? k : m;")
+            c.line("second = m == 0 ? x[1] : x[0];")
+            c.line("for (k = 0; k < K; ++k) second = k != m && x[k] > second ? x[k] : second;")
+            c.line("spread = x[m] - second;")
+            answer(&c, if: "spread != spread", "spread", "two equal infinite top logits: softmax is undefined")
+            answer(&c, if: "spread > EEC_LOGIT_MAX", "EEC_LOGIT_MAX", "a runner-up infinitely far below, or a spread past the float range: p = 1")
+            c.comment("relative to the runner-up the sum lies in [1, K - 1]: it cannot underflow")
+            c.line("for (k = 0; k < K; ++k) sum += k != m ? eec_expf(x[k] - second) : 0.0f;")
+            c.line("y[0] = spread - eec_logf(sum);")
+        }
+    }
+
+    /// `if (condition) { y[0] = value; return; }`, saying why.
+    private func answer(_ c: inout CWriter, if condition: String, _ value: String, _ why: String) {
+        c.block("if (\(condition))") { c in
+            c.comment(why)
+            c.line("y[0] = \(value);")
+            c.line("return;")
+        }
+    }
+}
+
 /// 1 / (1 + e^−x), elementwise.
 struct SigmoidKernel: CKernel {
     var count: Int

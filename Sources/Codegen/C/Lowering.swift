@@ -83,6 +83,8 @@ enum Lowering {
             let pixels = inputs[0].count == 4 ? x.h * x.w : 1
             return LoweredNode(kernel: SoftmaxKernel(pixels: pixels, channels: inputs[0].count == 4 ? x.c : x.count),
                                weights: [], detail: "")
+        case .maxSoftmaxLogit:
+            return LoweredNode(kernel: MaxSoftmaxLogitKernel(classes: try map(inputs[0]).count), weights: [], detail: "")
         case .sigmoid:
             return LoweredNode(kernel: SigmoidKernel(count: elementCount(output)), weights: [], detail: "")
         case .subsample:

@@ -12,6 +12,7 @@ public enum OpKind: String, CaseIterable, Sendable {
     case flatten
     case linear
     case softmax
+    case maxSoftmaxLogit = "max_softmax_logit"
     case sigmoid
     case subsample
     case channelPad = "channel_pad"
@@ -29,6 +30,7 @@ public enum OpKind: String, CaseIterable, Sendable {
         case .flatten: return Flatten.self
         case .linear: return Linear.self
         case .softmax: return Softmax.self
+        case .maxSoftmaxLogit: return MaxSoftmaxLogit.self
         case .sigmoid: return Sigmoid.self
         case .subsample: return Subsample.self
         case .channelPad: return ChannelPad.self

@@ -141,7 +141,7 @@ float eec_expf(float x)
 
 /* ln x for a positive finite x: x = m 2^e with m in [sqrt(1/2), sqrt(2)), then
  * ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, by its series to s^13. */
-static float eec_logf(float x)
+float eec_logf(float x)
 {
     const float ln2 = 0x1.62e430p-1f;
     eec_bits v;
