@@ -7,7 +7,8 @@ import IR
 /// - `costRate` = (prefix + head) / total, the rate the EENets/PTEEnet papers report (earlier,
 ///   rejected heads not counted; the final exit is 1 by definition);
 /// - `pathCost` = (prefix + every head evaluated so far) / total: what a sample that exits here
-///   really cost, the heads of the exits it passed included.
+///   really cost, the heads of the exits it passed included, every exit enabled (`PathCost`, the
+///   one definition, gives it for any set of enabled exits).
 public struct ExitCostReport: Sendable {
     public struct Row: Sendable {
         /// nil for the final exit (the backbone's own output).
@@ -34,7 +35,6 @@ public struct ExitCostReport: Sendable {
         let total = report.total
         let denominator = Double(max(1, total.value(convention)))
         var rows: [Row] = []
-        var headsSoFar = 0
         for exit in graph.exits {
             let members = graph.ancestors(of: [exit.classifier, exit.confidence], index: index)
             var head = Cost.zero
@@ -48,17 +48,18 @@ public struct ExitCostReport: Sendable {
             }
             let prefixCost = attach >= 0 ? prefix[attach] : 0
             let prefixBoth = attach >= 0 ? Self.prefixBoth(report, upTo: attach) : .zero
-            headsSoFar = headsSoFar.saturatingAdd(head.value(convention))
             rows.append(Row(exit: exit.name, attach: attach >= 0 ? graph.nodes[attach].name : graph.input.name,
                             prefix: prefixBoth, head: head,
                             costRate: Double(prefixCost.saturatingAdd(head.value(convention))) / denominator,
-                            pathCost: Double(prefixCost.saturatingAdd(headsSoFar)) / denominator))
+                            pathCost: 0))
         }
-        rows.append(Row(exit: nil, attach: graph.output.name, prefix: total, head: .zero, costRate: 1,
-                        pathCost: Double(total.value(convention).saturatingAdd(headsSoFar)) / denominator))
+        rows.append(Row(exit: nil, attach: graph.output.name, prefix: total, head: .zero, costRate: 1, pathCost: 0))
         self.rows = rows
         self.total = total
         self.convention = convention
+        // The path costs come from the one definition, every exit enabled.
+        let paths = PathCost(self).costs(enabled: [Bool](repeating: true, count: graph.exits.count))
+        for i in self.rows.indices { self.rows[i].pathCost = paths[i] }
     }
 
     /// Backbone cost in both conventions up to and including node `upTo`.

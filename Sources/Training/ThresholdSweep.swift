@@ -15,30 +15,41 @@ public struct SweepPoint: Sendable {
     public var pathCost: Double
     /// Samples per exit; the last entry is the backbone.
     public var histogram: [Int]
+    /// Samples whose answer counts differently from the backbone's: with labels, right where the
+    /// backbone is wrong or the reverse; without, every disagreement. The drop is a mean over
+    /// these ±1s, so √changed / N is (an upper bound on) its standard error.
+    public var changed: Int
 }
 
 public struct ThresholdSweep: Sendable {
     public let evaluation: ExitEvaluation
     public let labels: [Int]?
-    /// Per exit, then the backbone (1): the papers' cost rate, (prefix + own head) / total.
-    public let costRates: [Double]
-    /// Per exit: its head's cost / total. A sample pays the heads of every exit it reaches,
-    /// except those switched off (T = 1), whose heads the runtime does not run.
-    public let headCosts: [Double]
+    /// What a sample costs by where it leaves and which exits are switched off.
+    public let path: PathCost
 
-    public init(evaluation: ExitEvaluation, labels: [Int]?, costRates: [Double], headCosts: [Double]) {
+    public init(evaluation: ExitEvaluation, labels: [Int]?, path: PathCost) {
         self.evaluation = evaluation
         self.labels = labels
-        self.costRates = costRates
-        self.headCosts = headCosts
+        self.path = path
+    }
+
+    /// `costRates`: per exit, then the backbone, the papers' (prefix + own head) / total;
+    /// `headCosts`: per exit, its head's cost / total.
+    public init(evaluation: ExitEvaluation, labels: [Int]?, costRates: [Double], headCosts: [Double]) {
+        self.init(evaluation: evaluation, labels: labels,
+                  path: PathCost(prefix: zip(costRates, headCosts).map { $0 - $1 }, head: headCosts, backbone: costRates.last ?? 1))
     }
 
     /// From the exit cost report of the graph the evaluation ran.
     public init(evaluation: ExitEvaluation, labels: [Int]?, costs: ExitCostReport) {
-        let total = Double(max(1, costs.total.value(costs.convention)))
-        self.init(evaluation: evaluation, labels: labels, costRates: costs.rows.map(\.costRate),
-                  headCosts: costs.rows.dropLast().map { Double($0.head.value(costs.convention)) / total })
+        self.init(evaluation: evaluation, labels: labels, path: PathCost(costs))
     }
+
+    /// Per exit, then the backbone (1): the papers' cost rate, (prefix + own head) / total.
+    public var costRates: [Double] { (0...path.exits).map(path.costRate) }
+    /// Per exit: its head's cost / total. A sample pays the heads of every exit it reaches,
+    /// except those switched off (T = 1), whose heads the runtime does not run.
+    public var headCosts: [Double] { path.head }
 
     /// The grid of single thresholds swept: 0, 0.005, ..., 1.
     public static let grid: [Double] = (0...200).map { Double($0) / 200 }
@@ -48,44 +59,45 @@ public struct ThresholdSweep: Sendable {
     }
 
     /// The true cost of leaving at each exit (then the backbone) under `thresholds`: the backbone
-    /// prefix plus the heads run on the way, switched-off exits (T ≥ 1) not run.
+    /// prefix plus the heads run on the way, switched-off exits (T ≥ 1) not run (`PathCost`).
     public func pathCosts(_ thresholds: [Double]) -> [Double] {
-        var heads = 0.0
-        var out: [Double] = []
-        for e in 0..<headCosts.count {
-            let on = e < thresholds.count && thresholds[e] < 1
-            if on { heads += headCosts[e] }
-            out.append(costRates[e] - headCosts[e] + heads)
-        }
-        out.append(1 + heads)
-        return out
+        path.costs(enabled: PathCost.enabled(thresholds, exits: path.exits))
     }
 
     /// Evaluates one threshold per exit: a sample leaves at the first exit whose confidence h ≥ T_n.
     public func evaluate(_ thresholds: [Double]) -> SweepPoint {
         let limits = thresholds.map(ExitRule.logitThreshold)
         let e = evaluation
-        let paths = pathCosts(thresholds)
+        let paths = pathCosts(thresholds), rates = costRates
         var histogram = [Int](repeating: 0, count: e.exits + 1)
-        var agree = 0, correct = 0
-        var cost = 0.0, path = 0.0
+        var agree = 0, correct = 0, changed = 0
+        var rate = 0.0, spent = 0.0
         for s in 0..<e.count {
             let exit = ExitRule.firstExit(confidenceLogits: e.confidenceLogits[s], thresholdLogits: limits)
             histogram[exit] += 1
             let predicted = exit < e.exits ? e.exitClasses[s][exit] : e.backboneClasses[s]
             if predicted == e.backboneClasses[s] { agree += 1 }
             if let labels, predicted == labels[s] { correct += 1 }
-            cost += costRates[exit]
-            path += paths[exit]
+            if Self.drop(predicted: predicted, backbone: e.backboneClasses[s], label: labels?[s]) != 0 { changed += 1 }
+            rate += rates[exit]
+            spent += paths[exit]
         }
         let n = Double(max(1, e.count))
         return SweepPoint(thresholds: thresholds, agreement: Double(agree) / n, accuracy: labels.map { _ in Double(correct) / n },
-                          costRate: cost / n, pathCost: path / n, histogram: histogram)
+                          costRate: rate / n, pathCost: spent / n, histogram: histogram, changed: changed)
     }
 
     /// The whole sweep of single thresholds.
     public func sweep() -> [SweepPoint] {
         ThresholdSweep.grid.map { t in evaluate([Double](repeating: t, count: evaluation.exits)) }
+    }
+
+    /// One sample's share of the drop, times N: with a label, 1 when the backbone is right and the
+    /// answer wrong, −1 the reverse; without, 1 when the answer differs from the backbone's.
+    @inline(__always)
+    public static func drop(predicted: Int, backbone: Int, label: Int?) -> Int {
+        guard let label else { return predicted == backbone ? 0 : 1 }
+        return (backbone == label ? 1 : 0) - (predicted == label ? 1 : 0)
     }
 
     /// The drop a point has against the backbone: in accuracy with labels, else in agreement.
