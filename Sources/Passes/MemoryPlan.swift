@@ -9,6 +9,10 @@ import IR
 /// start; the final logits to the end). Offsets come from TensorFlow Lite Micro's greedy-by-size
 /// planner: largest tensor first, each at the lowest offset that overlaps no tensor live at the
 /// same time.
+///
+/// `keepUntil` lengthens chosen live ranges: a tool that reads tensors between steps of the
+/// generated code (the C harness's feature dump) needs each to survive until the step that
+/// produced it ends, though its last reader may come earlier. Empty, the plan is the default one.
 public struct MemoryPlan: Sendable {
     public struct Buffer: Sendable {
         public var name: String
@@ -28,7 +32,9 @@ public struct MemoryPlan: Sendable {
     /// The arena if nothing were reused.
     public var noReuseBytes: Int
 
-    public init(_ g: VerifiedGraph, alignment: Int = 16) {
+    /// `keepUntil[name] = s`: the tensor stays live at least until schedule step `s` (step i + 1
+    /// runs node i). Names that are no tensor of the graph are ignored (callers check them).
+    public init(_ g: VerifiedGraph, alignment: Int = 16, keepUntil: [String: Int] = [:]) {
         let graph = g.graph
         let index = graph.nodeIndex()
         // Step s + 1 runs node s; step 0 holds the input.
@@ -45,6 +51,7 @@ public struct MemoryPlan: Sendable {
             for name in [exit.classifier, exit.confidence] { last[name] = max(last[name] ?? 0, end) }
         }
         last[graph.output.name] = graph.nodes.count
+        for (name, step) in keepUntil where first[name] != nil { last[name] = max(last[name] ?? 0, min(step, graph.nodes.count)) }
         let align = max(1, alignment)
         func aligned(_ bytes: Int) -> Int { (bytes + align - 1) / align * align }
         var buffers = ([graph.input.name] + graph.nodes.map(\.name)).map { name in

@@ -31,6 +31,34 @@ public struct CProgram: Sendable {
         public var macs: Int { calls.reduce(0) { $0 + $1.macs } }
     }
 
+    /// Which step computes a tensor: backbone segment k, or exit head k (run right after it).
+    public enum StepID: Sendable, Hashable {
+        case segment(Int)
+        case head(Int)
+
+        /// Position in the order `<model>_run_all` runs steps: segment 0, head 0, segment 1, ...
+        public var order: Int {
+            switch self {
+            case .segment(let k): 2 * k
+            case .head(let k): 2 * k + 1
+            }
+        }
+    }
+
+    /// Where a tensor lives in the arena, for tools that read it between steps.
+    public struct TensorLocation: Sendable, Equatable {
+        public var name: String
+        /// The IR shape: `[1, C, H, W]` (stored channels last, `[H][W][C]`) or `[1, F]` (as it is).
+        public var shape: [Int]
+        /// Arena offset and length, in floats.
+        public var offset: Int
+        public var count: Int
+        /// The step that writes it (the network input: segment 0, which reads it). The value is
+        /// only certain to be intact when that step returns if the program was lowered with it
+        /// in `keptAlive`: otherwise a later node of the same step may reuse its memory.
+        public var step: StepID
+    }
+
     public struct ExitPoint: Sendable {
         public var name: String
         public var attach: String
@@ -60,6 +88,12 @@ public struct CProgram: Sendable {
     public var scratchOffset: Int
     public var arenaBytes: Int
     public var alignment: Int
+    /// Tensors the memory plan keeps live until the end of the step that writes them.
+    public var keptAlive: Set<String>
+    /// Every tensor the generated code computes, by IR name.
+    var locations: [String: TensorLocation]
+    /// Tensors of the graph that no step computes (nothing the output or an exit needs reads them).
+    var uncomputed: Set<String>
 
     public var weightCount: Int { weights.values.count }
     /// The packed weights, as `<model>_weights.c` writes them.
@@ -68,8 +102,12 @@ public struct CProgram: Sendable {
     public var backboneMacs: Int { segments.reduce(0) { $0 + $1.macs } }
 
     /// Lowers `model`. `thresholds` gives T per exit (default 0.5 each); `alignment` is the
-    /// arena alignment in bytes (a power of two, at least 4).
-    public init(_ model: Model, thresholds: [Double]? = nil, alignment: Int = 16) throws(CodegenError) {
+    /// arena alignment in bytes (a power of two, at least 4). `keepAlive` names tensors (IR node
+    /// names of the compiled graph, or its input) that must survive until the step writing them
+    /// ends, so a harness can copy them out between steps; it only moves arena offsets, and
+    /// empty (the default) gives the ordinary program.
+    public init(_ model: Model, thresholds: [Double]? = nil, alignment: Int = 16,
+                keepAlive: Set<String> = []) throws(CodegenError) {
         let g = model.graph
         let graph = g.graph
         guard alignment >= 4, alignment & (alignment - 1) == 0 else {
@@ -88,10 +126,10 @@ public struct CProgram: Sendable {
         if let bad = thresholds.first(where: { !($0 >= 0 && $0 <= 1) }) {
             throw CodegenError("thresholds are probabilities from 0 to 1, found \(bad)")
         }
-        try self.init(lowering: model, thresholds: thresholds, alignment: alignment)
+        try self.init(lowering: model, thresholds: thresholds, alignment: alignment, keepAlive: keepAlive)
     }
 
-    private init(lowering model: Model, thresholds: [Double], alignment: Int) throws(CodegenError) {
+    private init(lowering model: Model, thresholds: [Double], alignment: Int, keepAlive: Set<String>) throws(CodegenError) {
         let g = model.graph
         let graph = g.graph
         let bound: BoundWeights
@@ -101,7 +139,14 @@ public struct CProgram: Sendable {
             throw CodegenError(error.description)
         }
         let schedule = try Schedule(graph)
-        let plan = MemoryPlan(g, alignment: alignment)
+        let steps = schedule.steps(input: graph.input.name, graph)
+        let uncomputed = Set([graph.input.name] + graph.nodes.map(\.name)).subtracting(steps.keys)
+        var keepUntil: [String: Int] = [:]
+        for name in keepAlive.sorted() {
+            guard let step = steps[name] else { throw Self.missing(name, uncomputed: uncomputed) }
+            keepUntil[name] = schedule.end(of: step)
+        }
+        let plan = MemoryPlan(g, alignment: alignment, keepUntil: keepUntil)
         var offsets: [String: Int] = [:]
         for buffer in plan.buffers { offsets[buffer.name] = buffer.offset / 4 }
         let align = alignment
@@ -203,6 +248,16 @@ public struct CProgram: Sendable {
         self.scratchOffset = scratchOffset
         self.arenaBytes = scratchOffset + aligned(scratchFloats * 4)
         self.alignment = alignment
+        self.keptAlive = keepAlive
+        var locations: [String: TensorLocation] = [:]
+        for buffer in plan.buffers {
+            guard let step = steps[buffer.name] else { continue }
+            let shape = g.shape(buffer.name)
+            locations[buffer.name] = TensorLocation(name: buffer.name, shape: shape, offset: buffer.offset / 4,
+                                                    count: elementCount(shape), step: step)
+        }
+        self.locations = locations
+        self.uncomputed = uncomputed
         guard arenaBytes <= Int(UInt32.max), weights.values.count <= Int(Int32.max) else {
             throw CodegenError("the network is too large for the C backend: a \(arenaBytes)-byte arena, \(weights.values.count) weights")
         }
@@ -210,6 +265,20 @@ public struct CProgram: Sendable {
 }
 
 extension CProgram {
+    /// Where the generated code keeps `name` (an IR node of the compiled graph, or its input).
+    public func location(of name: String) throws(CodegenError) -> TensorLocation {
+        guard let location = locations[name] else { throw Self.missing(name, uncomputed: uncomputed) }
+        return location
+    }
+
+    /// Why `name` has no location: never computed, or no tensor of the compiled graph at all.
+    static func missing(_ name: String, uncomputed: Set<String>) -> CodegenError {
+        if uncomputed.contains(name) {
+            return CodegenError("'\(name)' is never computed by the generated code: neither the output nor any exit needs it")
+        }
+        return CodegenError("'\(name)' is no tensor of the compiled graph (a BatchNorm or ReLU folded or fused by the passes no longer exists: ask for the node it was merged into)")
+    }
+
     /// What eec_runtime.h declares.
     static let runtimeNames: Set<String> = [
         "eec_run", "eec_run_all", "eec_expf", "eec_threshold_logit", "eec_result", "eec_model", "eec_step",
@@ -282,5 +351,24 @@ struct Schedule {
         self.segments = segments
         self.heads = heads
         self.order = order
+    }
+
+    /// The step computing each node, and the input (read first by segment 0).
+    func steps(input: String, _ graph: Graph) -> [String: CProgram.StepID] {
+        var steps: [String: CProgram.StepID] = [input: .segment(0)]
+        for (k, nodes) in segments.enumerated() { for i in nodes { steps[graph.nodes[i].name] = .segment(k) } }
+        for (k, nodes) in heads.enumerated() { for i in nodes { steps[graph.nodes[i].name] = .head(k) } }
+        return steps
+    }
+
+    /// The memory plan's step (node index + 1) at which `step` has run its last node (0 for an
+    /// empty step: nothing to outlive).
+    func end(of step: CProgram.StepID) -> Int {
+        let nodes: [Int]
+        switch step {
+        case .segment(let k): nodes = k < segments.count ? segments[k] : []
+        case .head(let k): nodes = k < heads.count ? heads[k] : []
+        }
+        return nodes.max().map { $0 + 1 } ?? 0
     }
 }
