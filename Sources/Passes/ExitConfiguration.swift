@@ -1,7 +1,11 @@
 import IR
 
-/// How a network's exits were made: recorded by `eec train` in the safetensors `__metadata__`
-/// (keys `eec.*`), so `calibrate`, `run` and `compile` rebuild the same exits without being told.
+/// How a network's exits were made: recorded by `eec train` (and `eec calibrate -o`) in the
+/// safetensors `__metadata__` (keys `eec.*`), so `calibrate`, `run` and `compile` rebuild the same
+/// exits without being told.
+///
+/// A trained file records where its exits are by name (`eec.exit_at`), whatever rule placed
+/// them, so the exits it holds tensors for are found again even if the placement rule changes.
 public struct ExitConfiguration: Equatable, Sendable {
     public var branches: Int
     public var distribution: Distribution
@@ -9,19 +13,50 @@ public struct ExitConfiguration: Equatable, Sendable {
     public var convention: CostReport.Convention
     /// `--exit-after`: nil when every cut point is a candidate.
     public var candidateOps: Set<OpKind>?
+    public var sites: ExitSites
+    public var confidence: ExitConfidence
 
     public init(branches: Int, distribution: Distribution = .fine, block: ExitBlock = .conv(2),
-                convention: CostReport.Convention = .eenets, candidateOps: Set<OpKind>? = nil) {
+                convention: CostReport.Convention = .eenets, candidateOps: Set<OpKind>? = nil,
+                sites: ExitSites = .distribution, confidence: ExitConfidence = .head) {
         self.branches = branches
         self.distribution = distribution
         self.block = block
         self.convention = convention
         self.candidateOps = candidateOps
+        self.sites = sites
+        self.confidence = confidence
+    }
+
+    /// True when the configuration asks for at least one exit.
+    public var hasExits: Bool {
+        switch sites {
+        case .distribution: return branches > 0
+        case .everyCandidate: return true
+        case .named(let names): return !names.isEmpty
+        }
+    }
+
+    /// How the exits were placed, for reports: "fine distribution", "every candidate", "named".
+    public var sitesDescription: String {
+        switch sites {
+        case .distribution: return "\(distribution.rawValue) distribution"
+        case .everyCandidate: return "at every candidate"
+        case .named: return "after named nodes"
+        }
     }
 
     public var pass: InsertExits {
         InsertExits(branches: branches, distribution: distribution, block: block, convention: convention,
-                    candidateOps: candidateOps)
+                    candidateOps: candidateOps, sites: sites, confidence: confidence)
+    }
+
+    /// The same exits, named by the nodes they attach after (`attach`, in order): what a file records.
+    public func resolved(attach: [String]) -> ExitConfiguration {
+        var out = self
+        out.sites = .named(attach)
+        out.branches = attach.count
+        return out
     }
 
     /// The `__metadata__` entries.
@@ -29,8 +64,14 @@ public struct ExitConfiguration: Equatable, Sendable {
         var out = [
             "eec.branches": String(branches), "eec.distribution": distribution.rawValue,
             "eec.exit_block": block.description, "eec.cost": convention.rawValue,
+            "eec.confidence": confidence.rawValue,
         ]
         if let candidateOps { out["eec.exit_after"] = candidateOps.map(\.name).sorted().joined(separator: ",") }
+        switch sites {
+        case .distribution: break
+        case .everyCandidate: out["eec.exit_at"] = "all"
+        case .named(let names): out["eec.exit_at"] = names.joined(separator: ",")
+        }
         return out
     }
 
@@ -44,6 +85,8 @@ public struct ExitConfiguration: Equatable, Sendable {
         guard let block = ExitBlock(blockText) else { throw ConfigurationError("eec.exit_block", blockText) }
         let costText = metadata["eec.cost"] ?? "eenets"
         guard let convention = CostReport.Convention(rawValue: costText) else { throw ConfigurationError("eec.cost", costText) }
+        let confidenceText = metadata["eec.confidence"] ?? "head"
+        guard let confidence = ExitConfidence(rawValue: confidenceText) else { throw ConfigurationError("eec.confidence", confidenceText) }
         var ops: Set<OpKind>?
         if let text = metadata["eec.exit_after"] {
             var set = Set<OpKind>()
@@ -53,19 +96,38 @@ public struct ExitConfiguration: Equatable, Sendable {
             }
             ops = set
         }
-        self.init(branches: branches, distribution: distribution, block: block, convention: convention, candidateOps: ops)
+        var sites = ExitSites.distribution
+        if let text = metadata["eec.exit_at"] {
+            let names = text.split(separator: ",").map(String.init)
+            if text == "all" {
+                sites = .everyCandidate
+            } else {
+                guard names.count == branches else { throw ConfigurationError("eec.exit_at", text) }
+                sites = .named(names)
+            }
+        }
+        self.init(branches: branches, distribution: distribution, block: block, convention: convention,
+                  candidateOps: ops, sites: sites, confidence: confidence)
     }
 
     /// Each setting the command line gave that differs from the recorded one.
     public func conflicts(with other: ExitConfiguration, given: Set<String>) -> [String] {
         var out: [String] = []
-        if given.contains("--branches"), other.branches != branches { out.append("--branches \(other.branches) (trained with \(branches))") }
+        if given.contains("--branches"), other.sites == .distribution, other.branches != branches {
+            out.append("--branches \(other.branches) (trained with \(branches))")
+        }
         if given.contains("--distribution"), other.distribution != distribution {
             out.append("--distribution \(other.distribution.rawValue) (trained with \(distribution.rawValue))")
         }
         if given.contains("--exit-block"), other.block != block { out.append("--exit-block \(other.block) (trained with \(block))") }
         if given.contains("--cost"), other.convention != convention { out.append("--cost \(other.convention.rawValue) (trained with \(convention.rawValue))") }
         if given.contains("--exit-after"), other.candidateOps != candidateOps { out.append("--exit-after (trained with \(metadata["eec.exit_after"] ?? "every cut point"))") }
+        if given.contains("--confidence"), other.confidence != confidence {
+            out.append("--confidence \(other.confidence.rawValue) (trained with \(confidence.rawValue))")
+        }
+        if given.contains("--exit-at") || (given.contains("--branches") && other.sites == .everyCandidate), other.sites != sites {
+            out.append("exits at \(other.metadata["eec.exit_at"] ?? "the distribution's points") (trained with exits after \(metadata["eec.exit_at"] ?? "the distribution's points"))")
+        }
         return out
     }
 }
@@ -81,4 +143,25 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "invalid metadata \(key)='\(value)'" }
+}
+
+/// Thresholds recorded by `eec calibrate -o` (`eec.thresholds`, one probability per exit).
+public enum RecordedThresholds {
+    public static let key = "eec.thresholds"
+
+    public static func metadata(_ thresholds: [Double]) -> [String: String] {
+        [key: thresholds.map { String($0) }.joined(separator: ",")]
+    }
+
+    /// nil when the file records none.
+    public static func read(_ metadata: [String: String]) throws(ConfigurationError) -> [Double]? {
+        guard let text = metadata[key] else { return nil }
+        if text.isEmpty { return [] }
+        var out: [Double] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let t = Double(part), t >= 0, t <= 1 else { throw ConfigurationError(key, text) }
+            out.append(t)
+        }
+        return out
+    }
 }

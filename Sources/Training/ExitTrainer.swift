@@ -16,6 +16,10 @@ public struct ExitTrainer {
         /// down from the start, and a classifier's gradient in v1/v2 is scaled by its confidence,
         /// so without a warm-up the classifiers of early exits barely learn.
         public var warmupEpochs = 0
+        /// `--distill τ`: the classifiers learn the backbone's softened softmax, τ²·CE(softmax(z/τ),
+        /// softmax(backbone/τ)) (Hinton et al.), instead of its argmax. Applies to the losses that
+        /// train each classifier alone: v0, the warm-up, and max-softmax exits.
+        public var distillTemperature: Double?
         public var seed: UInt64 = 0
 
         public init() {}
@@ -40,12 +44,35 @@ public struct ExitTrainer {
     public let costRates: [Double]
     let graph: VerifiedGraph
 
+    /// True when no exit has a learnt confidence (max-softmax exits): each classifier then
+    /// learns alone (v0, or distillation), since the cumulative loss has no confidence to train.
+    public var classifiersOnly: Bool { heads.allSatisfy { $0.confidence == nil } }
+
+    /// For each exit of `graph`, the tensor its training reads from the feature cache: the
+    /// classifier's input where the head before it has nothing to learn, else the attach tensor.
+    public static func featureTensors(_ graph: VerifiedGraph) -> [String] {
+        let index = graph.graph.nodeIndex()
+        let backbone = graph.graph.backbone(index: index)
+        return graph.graph.exits.map { exit in
+            if let node = ExitHead.featureNode(graph, exit: exit) { return node }
+            let members = graph.graph.ancestors(of: [exit.classifier, exit.confidence], index: index)
+            let attach = graph.graph.nodes.indices.last { members[$0] && backbone[$0] }
+            return attach.map { graph.graph.nodes[$0].name } ?? graph.graph.input.name
+        }
+    }
+
     /// `graph` has the exits; `weights` hold their initial tensors (seeded or from a file).
-    public init(graph: VerifiedGraph, weights: [String: Tensor], costRates: [Double], learningRate: Double) throws(TrainingError) {
+    /// `features` names the cached tensor of each exit (`featureTensors`; default: the attach tensors).
+    public init(graph: VerifiedGraph, weights: [String: Tensor], costRates: [Double], learningRate: Double,
+                features: [String]? = nil) throws(TrainingError) {
         var heads: [ExitHead] = []
-        for exit in graph.graph.exits {
+        let index = graph.graph.nodeIndex()
+        let backbone = graph.graph.backbone(index: index)
+        for (e, exit) in graph.graph.exits.enumerated() {
+            // A cached tensor inside the head means the head starts after it.
+            let node = features.flatMap { e < $0.count ? $0[e] : nil }.flatMap { name in index[name].map { backbone[$0] ? nil : name } ?? nil }
             do {
-                heads.append(try ExitHead(graph, exit: exit, weights: weights))
+                heads.append(try ExitHead(graph, exit: exit, weights: weights, featureNode: node))
             } catch {
                 throw TrainingError(message: error.message)
             }
@@ -71,10 +98,11 @@ public struct ExitTrainer {
             var order = Array(0..<n)
             for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             var stats = Accumulator(exits: heads.count)
-            let loss = epoch <= options.warmupEpochs ? warmupLoss : mainLoss
+            let loss = epoch <= options.warmupEpochs || classifiersOnly ? warmupLoss : mainLoss
+            let distill = loss.version == .v0 ? options.distillTemperature : nil
             for b in 0..<batches {
                 let samples = Array(order[(b * options.batchSize)..<min(n, (b + 1) * options.batchSize)])
-                step(samples, data, loss, &stats)
+                step(samples, data, loss, distill: distill, &stats)
                 report(epoch, b + 1, batches, stats.summary(epoch: epoch))
             }
             history.append(stats.summary(epoch: epoch))
@@ -82,29 +110,60 @@ public struct ExitTrainer {
         return history
     }
 
-    /// Forward every head on one batch, the loss and its gradients, backward, Adam.
-    mutating func step(_ samples: [Int], _ data: FeatureCache, _ loss: CumulativeLoss, _ stats: inout Accumulator) {
-        var outputs: [(logits: Batch, confidence: Batch)] = []
-        for e in heads.indices {
-            outputs.append(heads[e].forward(data.batch(exit: e, samples: samples), training: true))
-        }
+    /// Forward every head on one batch, the loss and its gradients, backward, Adam. The heads are
+    /// independent but for the loss, so their forward and backward passes run on every core.
+    mutating func step(_ samples: [Int], _ data: FeatureCache, _ loss: CumulativeLoss, distill: Double?, _ stats: inout Accumulator) {
         let exits = heads.count
-        let (_, dLogits, dConfidence) = ExitTrainer.objective(
-            outputs, labels: samples.map { data.labels[$0] }, backbone: samples.map { data.backboneProbability[$0] }, loss: loss
+        let outputs = SlotArray<(logits: Batch, confidence: Batch)>(count: exits)
+        heads.withUnsafeMutableBufferPointer { buffer in
+            let heads = SharedHeads(base: buffer.baseAddress)
+            DispatchQueue.concurrentPerform(iterations: exits) { e in
+                outputs[e] = heads[e].forward(data.batch(exit: e, samples: samples), training: true)
+            }
+        }
+        let all = (0..<exits).map { outputs[$0] ?? (Batch(zeros: [samples.count, 1]), Batch(zeros: [samples.count, 1])) }
+        var (_, dLogits, dConfidence) = ExitTrainer.objective(
+            all, labels: samples.map { data.labels[$0] }, backbone: samples.map { data.backboneProbability[$0] }, loss: loss
         ) { result, h, probabilities, y in
             let agreeing = probabilities.map { argmax($0.map(Float.init)) == y }
             stats.add(result.loss, firstExit: h.firstIndex { $0 >= 0.5 } ?? exits, classifiersAgreeing: agreeing)
         }
-        for e in heads.indices {
-            let grads = heads[e].backward(logits: dLogits[e], confidence: dConfidence[e])
-            var flat = heads[e].allParameters.flatMap { $0 }
-            optimizers[e].update(&flat, grads.flatMap { $0 })
-            var offset = 0
-            let grouped = heads[e].allParameters.map { layer -> [[Float]] in
-                defer { offset += layer.count }
-                return Array(flat[offset..<(offset + layer.count)])
+        if let distill {
+            dLogits = ExitTrainer.distillationGradients(all.map(\.logits), teacher: samples.map { data.backboneLogits[$0] }, temperature: distill)
+        }
+        optimizers.withUnsafeMutableBufferPointer { adams in
+            heads.withUnsafeMutableBufferPointer { buffer in
+                let heads = SharedHeads(base: buffer.baseAddress), optimizers = SharedAdams(base: adams.baseAddress)
+                let (dLogits, dConfidence) = (dLogits, dConfidence)
+                DispatchQueue.concurrentPerform(iterations: exits) { e in
+                    let grads = heads[e].backward(logits: dLogits[e], confidence: dConfidence[e])
+                    var flat = heads[e].allParameters.flatMap { $0 }
+                    optimizers[e].update(&flat, grads.flatMap { $0 })
+                    var offset = 0
+                    let grouped = heads[e].allParameters.map { layer -> [[Float]] in
+                        defer { offset += layer.count }
+                        return Array(flat[offset..<(offset + layer.count)])
+                    }
+                    heads[e].setParameters(grouped)
+                }
             }
-            heads[e].setParameters(grouped)
+        }
+    }
+
+    /// Gradients of the batch-mean distillation loss τ²·CE(softmax(z/τ), softmax(t/τ)) with respect
+    /// to every exit's logits z: τ·(softmax(z/τ) − softmax(t/τ)) / batch.
+    static func distillationGradients(_ logits: [Batch], teacher: [[Float]], temperature tau: Double) -> [Batch] {
+        let count = teacher.count
+        let targets = teacher.map { row in softmax(row.map { Float(Double($0) / tau) }) }
+        return logits.map { batch in
+            let classes = batch.shape[1]
+            var grad = Batch(zeros: batch.shape)
+            for j in 0..<count {
+                let row = (0..<classes).map { Float(Double(batch.data[j * classes + $0]) / tau) }
+                let p = softmax(row)
+                for k in 0..<classes { grad.data[j * classes + k] = Float(tau * (p[k] - targets[j][k]) / Double(count)) }
+            }
+            return grad
         }
     }
 
@@ -200,4 +259,22 @@ public struct TrainingError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public init(message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// Heads that workers update at distinct indices (valid only inside the buffer call that made it).
+private struct SharedHeads: @unchecked Sendable {
+    let base: UnsafeMutablePointer<ExitHead>?
+    subscript(i: Int) -> ExitHead {
+        get { base.unsafelyUnwrapped[i] }
+        nonmutating _modify { yield &base.unsafelyUnwrapped[i] }
+    }
+}
+
+/// Optimizers, likewise.
+private struct SharedAdams: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Adam>?
+    subscript(i: Int) -> Adam {
+        get { base.unsafelyUnwrapped[i] }
+        nonmutating _modify { yield &base.unsafelyUnwrapped[i] }
+    }
 }

@@ -9,44 +9,56 @@ let calibrateCommand = Command(
     help: """
         usage: eec calibrate FILE --weights trained.safetensors --data eval.npy [--labels y.npy]
                             [--samples A:B] [--mean M --std S] [--max-drop 0.01]
-                            [--plot out.svg] [--csv out.csv] [--json] [--backend interp|c]
+                            [--margin SE|P%] [--hold-back K] [-o calibrated.safetensors]
+                            [--plot out.svg] [--csv out.csv] [--json] [--backend c|interp]
 
-        Evaluates every exit once per sample, then sweeps the threshold T from 0 to 1 (step 0.005)
-        and reports for each T the agreement with the backbone, the accuracy against --labels,
-        the mean cost rate (the papers' count), the mean true path cost and where samples leave.
-        Picks the cheapest T whose drop (in accuracy with labels, else in agreement) is at most
-        --max-drop, then searches one threshold per exit that is cheaper at the same drop.
-        Cheapest means the lowest mean path cost, the compute really spent with the heads run on
-        the way; a threshold of 1 switches an exit off, and its head is then not run.
+        Evaluates every exit once per sample, then chooses which exits to keep and one threshold
+        per exit: the lowest mean path cost (the backbone prefix plus every head run on the way,
+        in the MACs the C runtime counts) whose drop (in accuracy with labels, else in agreement
+        with the backbone) stays within --max-drop. Exits not worth their heads are dropped.
+        The search is a Lagrangian sweep over a price per error with exact coordinate descent
+        over each exit's thresholds (see the README). It also sweeps one threshold T shared by
+        every exit from 0 to 1, for the table and the plot.
+
+        Guarding against noise: every K-th sample is held back from the search (--hold-back,
+        default 3) and the choice is re-measured on it, and the budget is --max-drop minus a
+        margin (--margin: a number of standard errors of the measured drop, default 1, or a
+        fixed share such as 0.3%). Both figures are printed.
 
           --max-drop D   allowed drop, as a fraction (default 0.01: one percentage point)
-          --plot F       write an SVG of accuracy against cost over T, the chosen point marked
-          --csv F        write the whole sweep as CSV
-          --json         print one JSON object (backbone_accuracy, backbone_agreement, chosen,
-                         chosen_by_cost_rate, per_exit, sweep)
-          --backend B    evaluate the exits in the reference interpreter (interp, default) or in
-                         the generated C (c: built with clang or $CC, many times faster)
+          -o F           write the weights with the selected exits only and their thresholds in
+                         the metadata: eec compile/run --weights F need no other flag
+          --plot F       write an SVG of accuracy against cost over T, the chosen points marked
+          --csv F        write the single-T sweep as CSV
+          --json         print one JSON object (backbone_accuracy, selection with its figures on
+                         the searched, held-back and all samples, chosen single T, sweep)
+          --backend B    evaluate the exits in the generated C (c, default: built with clang or
+                         $CC) or in the reference interpreter (interp, slow)
         Exit options (--branches, ...) are read from the weights' metadata; given flags must agree.
         """,
-    valued: exitOptionNames.union(["--weights", "--data", "--labels", "--samples", "--mean", "--std", "--max-drop", "--plot", "--csv", "--seed", "--backend"]),
+    valued: exitOptionNames.union(["--weights", "--data", "--labels", "--samples", "--mean", "--std", "--max-drop", "--plot", "--csv",
+                                   "--backend", "--margin", "--hold-back", "-o"]),
     switches: ["--json"]
 ) { args, console in
     let path = try args.file()
     guard let weightsPath = args.options["--weights"] else { throw Arguments.UsageError(message: "missing --weights trained.safetensors") }
     let maxDrop = try number(args, "--max-drop", default: 0.01, range: 0...1)
-    let backend = try args.choice("--backend", default: EarlyExitRun.Backend.interp, EarlyExitRun.Backend.allCases)
+    let backend = try EarlyExitRun.Backend.forExits(args, command: "calibrate", &console)
+    let noiseGuard = try noiseGuardOption(args)
     let backbone = try loadGraph(path, &console)
     let file = try TrainedWeights.read(weightsPath)
     let configuration = try exitConfiguration(args, recorded: file.metadata)
-    guard configuration.branches > 0 else {
+    guard configuration.hasExits else {
         throw InputError(message: "\(weightsPath): error: no exits to calibrate: the file records no exit configuration (train it with eec train) and no --branches was given")
     }
     if file.metadata["eec.branches"] == nil {
         console.error("\(weightsPath): warning: no trained exits recorded; exit tensors missing from the file are seeded, so the sweep shows untrained exits")
     }
     let withExits: Model
+    let compiled: Model
     do {
         withExits = try configuration.pass.run(Model(graph: backbone, weights: file.tensors))
+        compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
     } catch {
         throw InputError(message: "\(path): \(error)")
     }
@@ -87,74 +99,121 @@ let calibrateCommand = Command(
                                     backboneClasses: all.map { argmax($0.logits[exits]) })
     }
     let seconds = Date().timeIntervalSince(start)
-    let costs = ExitCostReport(withExits.graph, convention: configuration.convention)
-    let sweep = ThresholdSweep(evaluation: evaluation, labels: labels, costs: costs)
+    // The path cost in the MACs of the compiled network: what `eec run --backend c` counts.
+    let costs = ExitCostReport(compiled.graph, convention: .macs)
+    let pathCost = PathCost(costs)
+    let sweep = ThresholdSweep(evaluation: evaluation, labels: labels, path: pathCost)
     let points = sweep.sweep()
     let chosen = sweep.choose(maxDrop: maxDrop, from: points)
-    let perExit = sweep.searchPerExit(maxDrop: maxDrop, start: chosen)
-    let report = CalibrationReport(sweep: sweep, points: points, chosen: chosen,
-                                   papers: sweep.choose(maxDrop: maxDrop, from: points, by: .costRate), perExit: perExit, maxDrop: maxDrop,
-                                   attach: costs.rows.dropLast().map(\.attach), model: backbone.graph.model, seconds: seconds)
+    let selection: ExitSelection
+    do {
+        selection = try ExitSelection(evaluation: evaluation, labels: labels, path: pathCost, maxDrop: maxDrop, noiseGuard: noiseGuard)
+    } catch {
+        throw InputError(message: "eec calibrate: error: \(error)")
+    }
+    // Named as in the graph before fusion (a fused ReLU takes its producer's name): what a file records.
+    let attach = ExitCostReport(withExits.graph).rows.dropLast().map(\.attach)
+    let report = CalibrationReport(sweep: sweep, points: points, chosen: chosen, selection: selection, maxDrop: maxDrop,
+                                   attach: attach, model: backbone.graph.model, seconds: seconds, path: pathCost)
     if let plot = args.options["--plot"] {
-        let title = "\(backbone.graph.model): \(configuration.branches) \(configuration.block) exits, \(inputs.count) samples"
-        try writeFile(plot, SweepPlot.svg(points: points, chosen: chosen, perExit: perExit, backboneAccuracy: sweep.backboneAccuracy, title: title))
+        let title = "\(backbone.graph.model): \(attach.count) \(configuration.block) exits, \(inputs.count) samples"
+        try writeFile(plot, SweepPlot.svg(points: points, chosen: chosen, perExit: selection.all.point, backboneAccuracy: sweep.backboneAccuracy, title: title))
     }
     if let csv = args.options["--csv"] { try writeFile(csv, report.csv) }
-    if args.flags.contains("--json") { console.print(report.json.text) } else { console.write(report.table) }
+    if let out = args.options["-o"] {
+        let selected = selection.enabled.indices.filter { selection.enabled[$0] }
+        let notes = [
+            "eec.calibration.samples": "\(range.lowerBound):\(range.upperBound)", "eec.calibration.max_drop": String(maxDrop),
+            "eec.calibration.margin": String(selection.margin),
+        ]
+        let tensors = CalibratedWeights.tensors(file.tensors, exits: attach.count, selected: selected)
+        let metadata = CalibratedWeights.metadata(trained: file.metadata, configuration: configuration, attach: attach,
+                                                  selected: selected, thresholds: selection.thresholds, notes: notes)
+        do {
+            try SafetensorsFile.write(tensors: tensors, metadata: metadata, to: out)
+        } catch {
+            throw InputError(message: "\(error)")
+        }
+    }
+    if args.flags.contains("--json") { console.print(report.json.text) } else {
+        console.write(report.table)
+        if let out = args.options["-o"] { console.print("wrote \(out): the backbone and \(selection.enabled.filter { $0 }.count) exits with their thresholds") }
+    }
     return ExitStatus.ok
+}
+
+/// `--margin` and `--hold-back`.
+func noiseGuardOption(_ args: Arguments) throws(Arguments.UsageError) -> ExitSelection.NoiseGuard {
+    var guardOption = ExitSelection.NoiseGuard.standard
+    if let text = args.options["--margin"] {
+        if text.hasSuffix("%"), let value = Double(text.dropLast()), value >= 0, value <= 100 {
+            guardOption.margin = .fixed(value / 100)
+        } else if let value = Double(text), value >= 0, value <= 10 {
+            guardOption.margin = .standardErrors(value)
+        } else {
+            throw Arguments.UsageError(message: "option '--margin' expects standard errors from 0 to 10 (e.g. 1) or a share such as 0.3%, found '\(text)'")
+        }
+    }
+    if args.options["--hold-back"] != nil {
+        guardOption.holdBackEvery = Int(try number(args, "--hold-back", default: 3, range: 0...1000))
+    }
+    return guardOption
 }
 
 /// The printed forms of a calibration: table, CSV, JSON.
 struct CalibrationReport {
     var sweep: ThresholdSweep
     var points: [SweepPoint]
+    /// The cheapest single T shared by every exit.
     var chosen: SweepPoint
-    /// The cheapest by the papers' cost rate, for comparison with their figures.
-    var papers: SweepPoint
-    var perExit: SweepPoint
+    var selection: ExitSelection
     var maxDrop: Double
     var attach: [String]
     var model: String
     var seconds: Double
+    var path: PathCost
 
     var exits: Int { attach.count }
 
     func row(_ p: SweepPoint) -> [String] {
         let histogram = p.histogram.map { String($0) }.joined(separator: "/")
         return [String(format: "%.3f", p.thresholds.first ?? 1), percent(p.agreement),
-                p.accuracy.map(percent) ?? "-", percent(p.costRate), percent(p.pathCost), histogram]
+                p.accuracy.map(percent) ?? "-", percent(p.pathCost), histogram]
+    }
+
+    func figures(_ name: String, _ f: ExitSelection.Figures) -> [String] {
+        [name, String(f.samples), percent(f.point.agreement), f.point.accuracy.map(percent) ?? "-",
+         String(format: "%.2f ± %.2f", f.drop * 100, f.standardError * 100), percent(f.point.pathCost)]
     }
 
     var table: String {
-        var text = "\(model): \(exits) exits after \(attach.joined(separator: ", ")); \(sweep.evaluation.count) samples evaluated in \(String(format: "%.1f", seconds)) s\n"
+        var text = "\(model): \(exits) exits; \(sweep.evaluation.count) samples evaluated in \(String(format: "%.1f", seconds)) s\n"
         if let base = sweep.backboneAccuracy { text += "backbone accuracy \(percent(base))\n" }
-        text += "\n"
-        var t = TextTable(columns: ["T", "agreement", "accuracy", "cost rate", "path cost", "exits (\((0..<exits).map(String.init).joined(separator: "/"))/final)"],
-                          rightAligned: [true, true, true, true, true, false])
-        for (i, p) in points.enumerated() where i % 10 == 0 || p.thresholds == chosen.thresholds { t.add(row(p)) }
-        text += t.render()
-        text += "(every 0.05 shown; --csv has all \(points.count) thresholds)\n\n"
+        text += "path cost: MACs of the compiled network (prefix + heads run), as a share of the backbone's\n\n"
         let metric = sweep.backboneAccuracy == nil ? "agreement" : "accuracy"
-        text += "chosen: T = \(String(format: "%.3f", chosen.thresholds.first ?? 1)), the cheapest within a \(percent(maxDrop)) drop in \(metric): "
-        text += "cost rate \(percent(chosen.costRate)), path cost \(percent(chosen.pathCost)), agreement \(percent(chosen.agreement))"
-        if let acc = chosen.accuracy { text += ", accuracy \(percent(acc))" }
-        text += "\nper-exit thresholds: \(perExit.thresholds.map { String(format: "%.3f", $0) }.joined(separator: ",")): "
-        text += "cost rate \(percent(perExit.costRate)), path cost \(percent(perExit.pathCost))"
-        if let acc = perExit.accuracy { text += ", accuracy \(percent(acc))" }
-        let saving = chosen.pathCost - perExit.pathCost
-        text += saving > 1e-9 ? " (path cost \(String(format: "%.1f", saving * 100)) points below the single T)\n" : " (no cheaper than the single T)\n"
-        if papers.thresholds != chosen.thresholds {
-            text += "by the papers' cost rate instead: T = \(String(format: "%.3f", papers.thresholds.first ?? 1)), "
-            text += "cost rate \(percent(papers.costRate)), path cost \(percent(papers.pathCost))"
-            if let acc = papers.accuracy { text += ", accuracy \(percent(acc))" }
-            text += "\n"
+        let kept = selection.enabled.indices.filter { selection.enabled[$0] }
+        text += "selected \(kept.count) of \(exits) exits, the cheapest within a \(percent(maxDrop)) drop in \(metric) "
+        text += "(margin \(String(format: "%.2f", selection.margin * 100)) points):\n"
+        var t = TextTable(columns: ["exit", "after", "T", "prefix", "head", "samples"], rightAligned: [true, false, true, true, true, true])
+        for k in kept {
+            t.add([String(k), attach[k], String(format: "%.4f", selection.thresholds[k]), percent(path.prefix[k]),
+                   String(format: "%.3f%%", path.head[k] * 100), String(selection.all.point.histogram[k])])
         }
-        let off = chosen.thresholds.enumerated().filter { $0.element >= 1 }.map(\.offset)
-        let dead = chosen.histogram.dropLast().enumerated()
-            .filter { !off.contains($0.offset) && Double($0.element) < 0.01 * Double(max(1, sweep.evaluation.count)) }.map(\.offset)
-        if !off.isEmpty { text += "switched off at the chosen T (their heads cost more than they save): \(off.map(String.init).joined(separator: ", "))\n" }
-        if !dead.isEmpty { text += "dead exits at the chosen T (< 1 % of samples): \(dead.map(String.init).joined(separator: ", "))\n" }
-        text += "compile with: --thresholds \(perExit.thresholds.map { String(format: "%.3f", $0) }.joined(separator: ","))\n"
+        text += t.render()
+        var f = TextTable(columns: ["samples", "n", "agreement", "accuracy", "drop (points)", "path cost"], rightAligned: [false, true, true, true, true, true])
+        f.add(figures("searched", selection.selection))
+        if let held = selection.heldBack { f.add(figures("held back", held)) }
+        f.add(figures("all", selection.all))
+        text += "\n" + f.render()
+        text += "compile with: --thresholds \(selection.thresholds.map { String(format: "%.4f", $0) }.joined(separator: ",")) (or write the file with -o)\n\n"
+        text += "one threshold T shared by every exit (every exit enabled):\n"
+        var s = TextTable(columns: ["T", "agreement", "accuracy", "path cost", "exits (\((0..<min(exits, 8)).map(String.init).joined(separator: "/"))\(exits > 8 ? "/..." : "")/final)"],
+                          rightAligned: [true, true, true, true, false])
+        for (i, p) in points.enumerated() where i % 20 == 0 || p.thresholds == chosen.thresholds || i >= points.count - 4 { s.add(row(p)) }
+        text += s.render()
+        text += "cheapest single T within the drop: T = \(String(format: "%.3f", chosen.thresholds.first ?? 1)), path cost \(percent(chosen.pathCost))"
+        if let acc = chosen.accuracy { text += ", accuracy \(percent(acc))" }
+        text += "\n"
         return text
     }
 
@@ -176,13 +235,25 @@ struct CalibrationReport {
         return .object(fields)
     }
 
+    func object(_ f: ExitSelection.Figures) -> JSON {
+        .object([("samples", .int(f.samples)), ("drop", .double(f.drop)), ("standard_error", .double(f.standardError)),
+                 ("point", object(f.point, single: false))])
+    }
+
     var json: JSON {
-        .object([
+        let kept = selection.enabled.indices.filter { selection.enabled[$0] }
+        return .object([
             ("model", .string(model)), ("samples", .int(sweep.evaluation.count)),
             ("exits", .array(attach.map { .string($0) })),
             ("backbone_accuracy", sweep.backboneAccuracy.map { .double($0) } ?? .null), ("backbone_agreement", .double(1.0)),
-            ("max_drop", .double(maxDrop)), ("chosen", object(chosen, single: true)),
-            ("chosen_by_cost_rate", object(papers, single: true)), ("per_exit", object(perExit, single: false)),
+            ("max_drop", .double(maxDrop)),
+            ("selection", .object([
+                ("exits", .array(kept.map { .int($0) })), ("attach", .array(kept.map { .string(attach[$0]) })),
+                ("thresholds", .array(selection.thresholds.map { .double($0) })), ("margin", .double(selection.margin)),
+                ("searched", object(selection.selection)), ("held_back", selection.heldBack.map(object) ?? .null),
+                ("all", object(selection.all)),
+            ])),
+            ("chosen", object(chosen, single: true)),
             ("sweep", .array(points.map { object($0, single: true) })),
         ])
     }

@@ -6,24 +6,28 @@ import Codegen
 let compileCommand = Command(
     name: "compile",
     help: """
-        usage: eec compile FILE [--branches N] [--distribution D] [--exit-block B] [--cost C]
-                          [--exit-after OPS] [--weights W] [--emit ir|dot|c] [--json] [-o OUT]
+        usage: eec compile FILE [--branches N|all | --exit-at A,B,..] [--distribution D] [--exit-block B]
+                          [--confidence C] [--cost C] [--exit-after OPS] [--weights W] [--emit ir|dot|c] [--json] [-o OUT]
                           [--threshold T | --thresholds t0,t1,..]
 
         Places N exits, inserts their heads, folds BatchNorm, fuses ReLUs, cuts the backbone into
         segments and plans one memory arena. Without --emit, prints the plan: exits and their
         costs, segments, arena.
 
-          --branches N          number of early exits (default 0)
+          --branches N|all      number of early exits (default 0), or one at every exit candidate
+          --exit-at A,B,..      exits after these nodes (exit candidates, in schedule order)
+          --confidence C        head (default: a learnt sigmoid head) or softmax (the
+                                classifier's max-softmax, no extra layer)
           --distribution D      fine (default), pareto, golden, linear, quadratic
-          --exit-block B        conv2 (default), conv1, conv3, pool, bnpool, plain
+          --exit-block B        conv2 (default), sdn, sconv, conv1, conv3, pool, bnpool, plain
           --cost C              cost convention for placement and cost rates: eenets (default), macs
           --exit-after OPS      only attach exits after these ops, e.g. maxpool (reference VGG)
                                 or concat (reference DenseNet); default: every cut point
           --head-linears-only   count only the heads' linear layers in cost rates (the EENets
                                 code's FLOPs counter misses the other head layers)
           --weights W           safetensors weights (default: seeded); exit tensors present in W
-                                are used, missing ones seeded
+                                are used, missing ones seeded. A file from eec train or
+                                eec calibrate -o brings its exits and thresholds: no other flag needed
           --seed N              seed of default weights (default 0)
           --align N             arena alignment in bytes (default 16)
           --emit ir|dot         print the compiled IR, or Graphviz with segments as clusters
@@ -37,11 +41,10 @@ let compileCommand = Command(
           --list-passes         list the passes and exit
           -o OUT                write --emit output to OUT
         """,
-    valued: ["--branches", "--distribution", "--exit-block", "--cost", "--exit-after", "--weights", "--seed",
-             "--align", "--emit", "--print-after", "-o", "--threshold", "--thresholds"],
+    valued: exitOptionNames.union(["--weights", "--seed", "--align", "--emit", "--print-after", "-o", "--threshold", "--thresholds"]),
     switches: ["--json", "--print-after-all", "--list-passes", "--head-linears-only"]
 ) { args, console in
-    let options = try CompileOptions(args)
+    var options = try CompileOptions(args)
     if args.flags.contains("--list-passes") {
         for pass in options.pipeline.passes { console.print("\(pass.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(pass.summary)") }
         return ExitStatus.ok
@@ -51,7 +54,32 @@ let compileCommand = Command(
         throw Arguments.UsageError(message: "unknown pass '\(name)' for --print-after; passes: \(options.pipeline.passes.map(\.name).joined(separator: ", "))")
     }
     let graph = try loadGraph(try args.file(), &console)
-    let weights = try loadWeights(graph, path: args.options["--weights"], seed: options.seed, &console)
+    // A trained or calibrated file records its exits (and thresholds): flags may repeat them, not contradict them.
+    var metadata: [String: String] = [:]
+    var fileTensors: [String: Tensor]?
+    if let weightsPath = args.options["--weights"] {
+        let file = try TrainedWeights.read(weightsPath)
+        metadata = file.metadata
+        fileTensors = file.tensors
+    }
+    options.exits = try exitConfiguration(args, recorded: metadata)
+    if options.thresholds == nil, let recorded = try recordedThresholds(metadata, source: args.options["--weights"]) {
+        options.thresholds = .perExit(recorded)
+    }
+    let weights: [String: Tensor]
+    if let fileTensors, let weightsPath = args.options["--weights"] {
+        // Bound against the graph with its exits, so a trained file's exit tensors count as used.
+        let withExits: Model
+        do {
+            withExits = try options.exits.pass.run(Model(graph: graph, weights: fileTensors))
+        } catch {
+            throw InputError(message: "\(args.positionals[0]): \(error)")
+        }
+        try warnUnused(withExits.graph, fileTensors, source: weightsPath, &console)
+        weights = fileTensors
+    } else {
+        weights = try loadWeights(graph, path: nil, seed: options.seed, &console)
+    }
     var withExits: VerifiedGraph?
     let compiled: Model
     do {
@@ -89,11 +117,8 @@ func emit(_ text: String, _ args: Arguments, _ console: inout Console) throws(In
 
 /// The options of `eec compile`, checked.
 struct CompileOptions {
-    var branches: Int
-    var distribution: Distribution
-    var block: ExitBlock
-    var convention: CostReport.Convention
-    var candidateOps: Set<OpKind>?
+    /// The exits the flags ask for; merged with a weights file's recorded exits once it is read.
+    var exits: ExitConfiguration
     var headLinearsOnly: Bool
     var seed: UInt64
     var alignment: Int
@@ -106,29 +131,10 @@ struct CompileOptions {
     var printAfter: String?
     var thresholds: ThresholdOption?
 
+    var convention: CostReport.Convention { exits.convention }
+
     init(_ args: Arguments) throws(Arguments.UsageError) {
-        let branchText = args.options["--branches"] ?? "0"
-        guard let branches = Int(branchText), branches >= 0, branches <= 1000 else {
-            throw Arguments.UsageError(message: "option '--branches' expects a number from 0 to 1000, found '\(branchText)'")
-        }
-        self.branches = branches
-        distribution = try args.choice("--distribution", default: Distribution.fine, Distribution.allCases)
-        let blockText = args.options["--exit-block"] ?? "conv2"
-        guard let block = ExitBlock(blockText) else {
-            throw Arguments.UsageError(message: "option '--exit-block' expects one of \(ExitBlock.names.joined(separator: ", ")), found '\(blockText)'")
-        }
-        self.block = block
-        convention = try args.choice("--cost", default: CostReport.Convention.eenets, CostReport.Convention.allCases)
-        if let text = args.options["--exit-after"] {
-            var ops = Set<OpKind>()
-            for part in text.split(separator: ",") {
-                guard let op = OpKind(rawValue: String(part)) else {
-                    throw Arguments.UsageError(message: "option '--exit-after' expects op names such as maxpool or concat, found '\(part)'")
-                }
-                ops.insert(op)
-            }
-            candidateOps = ops
-        }
+        exits = try flagConfiguration(args)
         headLinearsOnly = args.flags.contains("--head-linears-only")
         seed = try seedOption(args)
         let alignText = args.options["--align"] ?? "16"
@@ -154,10 +160,17 @@ struct CompileOptions {
     }
 
     var pipeline: PassPipeline {
-        PassPipeline([
-            InsertExits(branches: branches, distribution: distribution, block: block, convention: convention,
-                        candidateOps: candidateOps, seed: seed),
-            FoldBatchNorm(), FuseReLU(), SegmentGraph(),
-        ])
+        var insert = exits.pass
+        insert.seed = seed
+        return PassPipeline([insert, FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+    }
+}
+
+/// `eec.thresholds` of a calibrated file, as an input error when unreadable.
+func recordedThresholds(_ metadata: [String: String], source: String?) throws(InputError) -> [Double]? {
+    do {
+        return try RecordedThresholds.read(metadata)
+    } catch {
+        throw InputError(message: "\(source ?? "weights"): error: \(error)")
     }
 }

@@ -33,7 +33,7 @@ struct CompilePlan {
     var table: String {
         let c = options.convention.rawValue
         var text = "\(model): \(exits.rows.count - 1) exit\(exits.rows.count == 2 ? "" : "s")"
-        if options.branches > 0 { text += " (\(options.distribution.rawValue) distribution, \(options.block) heads, \(c) cost)" }
+        if options.exits.hasExits { text += " (\(options.exits.sitesDescription), \(options.exits.block) heads, \(c) cost)" }
         text += "\n\n"
         var t = TextTable(columns: ["exit", "after", "prefix MACs", "head MACs", "cost rate", "path cost"],
                           rightAligned: [false, false, true, true, true, true])
@@ -65,7 +65,7 @@ struct CompilePlan {
         }
         return .object([
             ("model", .string(model)), ("cost", .string(options.convention.rawValue)),
-            ("distribution", .string(options.distribution.rawValue)), ("exit_block", .string(options.block.description)),
+            ("distribution", .string(options.exits.distribution.rawValue)), ("exit_block", .string(options.exits.block.description)),
             ("exits", .array(Array(rows.dropLast()))), ("final", rows.last ?? .null),
             ("backbone_params", .int(backbone.params)), ("backbone_macs", .int(backbone.total.macs)),
             ("backbone_eenets", .int(backbone.total.eenets)), ("head_params", .int(headParams)),

@@ -14,12 +14,28 @@ import Runtime
 enum EarlyExitRun {
     enum Backend: String, CaseIterable {
         case interp, c
+
+        /// `--backend` of train and calibrate: the generated C unless asked otherwise; without a C
+        /// compiler, the reference interpreter (many times slower), with a note saying so.
+        static func forExits(_ args: Arguments, command: String, _ console: inout Console) throws(Arguments.UsageError) -> Backend {
+            if args.options["--backend"] != nil { return try args.choice("--backend", default: .c, allCases) }
+            do {
+                _ = try CToolchain.find()
+                return .c
+            } catch {
+                console.error("eec \(command): note: \(error); using the reference interpreter (--backend interp), which is many times slower")
+                return .interp
+            }
+        }
     }
 
-    /// Whether `eec run` takes this path rather than the plain backbone run.
+    /// Whether `eec run` takes this path rather than the plain backbone run: exits asked for
+    /// or recorded in the weights, a threshold, the C backend or `--json`.
     static func wanted(_ args: Arguments) -> Bool {
-        args.options["--backend"] == "c" || !exitOptionNames.union(["--threshold", "--thresholds", "--exits"])
-            .isDisjoint(with: args.options.keys)
+        if args.options["--backend"] == "c" || args.flags.contains("--json") { return true }
+        if !exitOptionNames.union(["--threshold", "--thresholds", "--exits"]).isDisjoint(with: args.options.keys) { return true }
+        guard let path = args.options["--weights"], let file = try? TrainedWeights.read(path) else { return false }
+        return file.metadata["eec.branches"] != nil
     }
 
     /// The generated C of a graph with exits (fused and segmented here), built with the host
@@ -80,28 +96,41 @@ enum EarlyExitRun {
             throw InputError(message: "\(path): \(error)")
         }
         let exits = withExits.graph.graph.exits.count
-        let thresholds = try thresholdOption?.resolve(exits: exits) ?? Array(repeating: defaultThreshold, count: exits)
-        let (inputs, _) = try readData(args, option: "--input", graph: backbone)
+        // Flags first, then what `eec calibrate -o` recorded, then the default.
+        let recorded = try recordedThresholds(metadata, source: args.options["--weights"])
+        if thresholdOption == nil, let recorded, recorded.count != exits {
+            throw InputError(message: "\(args.options["--weights"] ?? "weights"): error: the file records \(recorded.count) thresholds for \(exits) exits")
+        }
+        let thresholds = try thresholdOption?.resolve(exits: exits) ?? recorded ?? Array(repeating: defaultThreshold, count: exits)
+        let (inputs, range) = try readData(args, option: "--input", graph: backbone)
         var labels: [Int]?
         if let labelPath = args.options["--labels"] {
+            let all: [Int]
             do {
-                labels = try ImageBatch.readLabels(path: labelPath, classes: backbone.classes)
+                all = try ImageBatch.readLabels(path: labelPath, classes: backbone.classes)
             } catch {
                 throw InputError(message: error.description)
             }
-            guard labels?.count == inputs.count else {
-                throw InputError(message: "\(labelPath): error: \(labels?.count ?? 0) labels for \(inputs.count) inputs")
+            // The labels go with the whole input file; --samples takes the same slice of both.
+            guard all.count >= range.upperBound, args.options["--samples"] != nil || all.count == range.count else {
+                throw InputError(message: "\(labelPath): error: \(all.count) labels for \(args.options["--samples"] == nil ? "\(range.count) inputs" : "samples \(range.lowerBound)..<\(range.upperBound)")")
             }
+            labels = Array(all[range])
         }
 
         let answers: [Answer]
         let secondsPerSample: Double
+        let backboneSecondsPerSample: Double
         let how: String
         var spent: Spent?
         switch backend {
         case .interp:
             let bound = try bind(withExits.graph, withExits.weights, source: args.options["--weights"] ?? "seeded weights")
             let interpreter = Interpreter(withExits.graph, weights: bound)
+            let plain = Interpreter(backbone, weights: try bind(backbone, tensors, source: args.options["--weights"] ?? "seeded weights"))
+            let backboneStart = Date()
+            for input in inputs { _ = plain.run(input) }
+            backboneSecondsPerSample = Date().timeIntervalSince(backboneStart) / Double(max(1, inputs.count))
             let limits = thresholds.map(ExitRule.logitThreshold)
             var out: [Answer] = []
             let start = Date()
@@ -116,10 +145,14 @@ enum EarlyExitRun {
             how = "reference interpreter, every exit evaluated"
         case .c:
             let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run")
+            // The backbone alone, compiled and timed in the same run: the figure the exits must beat.
+            let plain = try EarlyExitRun.harness(Model(graph: backbone, weights: tensors), thresholds: [], path: path, command: "run")
             let program = harness.source.program
             do {
                 let all = try harness.runAll(inputs)
+                let (_, backboneNs) = try plain.run(inputs, thresholdLogits: [])
                 let (results, ns) = try harness.run(inputs, thresholdLogits: thresholds.map(CSource.thresholdLogit))
+                backboneSecondsPerSample = backboneNs / 1e9
                 answers = zip(results, all).map { r, a in
                     Answer(classIndex: r.classIndex, exitIndex: r.exitIndex, backboneClass: argmax(a.logits[exits]), logits: r.logits, macs: r.macs)
                 }
@@ -130,9 +163,15 @@ enum EarlyExitRun {
                 throw InputError(message: "eec run: \(error)")
             }
         }
-        report(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph,
-               convention: configuration.convention, secondsPerSample: secondsPerSample, how: how, spent: spent,
-               perSample: args.options["--output"] == nil && inputs.count <= 100, &console)
+        if args.flags.contains("--json") {
+            console.print(json(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph, secondsPerSample: secondsPerSample,
+                               backboneSecondsPerSample: backboneSecondsPerSample, spent: spent, backend: backend).text)
+        } else {
+            report(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph,
+                   convention: configuration.convention, secondsPerSample: secondsPerSample, how: how, spent: spent,
+                   perSample: args.options["--output"] == nil && inputs.count <= 100, &console)
+            console.print("the backbone alone: \(String(format: "%.3f", backboneSecondsPerSample * 1000)) ms per sample, timed in the same run")
+        }
         try write(answers, classes: backbone.classes, args)
         return ExitStatus.ok
     }
@@ -170,6 +209,40 @@ enum EarlyExitRun {
             costLine += "; MACs spent in C: \(grouped(spent.mean)) per sample, \(percent(Double(spent.mean) / Double(max(1, spent.backbone)))) of the backbone's \(grouped(spent.backbone)) (heads passed and folded BatchNorm biases included)"
         }
         console.print(costLine)
+    }
+
+    /// `--json`: the figures of the run as one object. `macs_ratio` is the MACs spent over the
+    /// backbone's, exit heads included: counted by the C runtime, or (interp) by the path cost
+    /// of each sample's exit in MACs, the same rule.
+    static func json(_ answers: [Answer], labels: [Int]?, thresholds: [Double], withExits: VerifiedGraph, secondsPerSample: Double,
+                     backboneSecondsPerSample: Double, spent: Spent?, backend: Backend) -> JSON {
+        let n = Double(max(1, answers.count))
+        let exits = withExits.graph.exits.count
+        var histogram = [Int](repeating: 0, count: exits + 1)
+        for a in answers { histogram[min(a.exitIndex, exits)] += 1 }
+        let macsRatio: Double
+        if let spent {
+            macsRatio = Double(spent.mean) / Double(max(1, spent.backbone))
+        } else {
+            let paths = PathCost(ExitCostReport(withExits, convention: .macs)).costs(enabled: PathCost.enabled(thresholds, exits: exits))
+            macsRatio = answers.reduce(0.0) { $0 + paths[min($1.exitIndex, exits)] } / n
+        }
+        let agreement = Double(answers.filter { $0.classIndex == $0.backboneClass }.count) / n
+        var accuracy: JSON = .null, backboneAccuracy: JSON = .null
+        if let labels {
+            accuracy = .double(Double(zip(answers, labels).filter { $0.classIndex == $1 }.count) / n)
+            backboneAccuracy = .double(Double(zip(answers, labels).filter { $0.backboneClass == $1 }.count) / n)
+        }
+        return .object([
+            ("model", .string(withExits.graph.model)), ("backend", .string(backend.rawValue)), ("samples", .int(answers.count)),
+            ("accuracy", accuracy), ("backbone_accuracy", backboneAccuracy), ("agreement", .double(agreement)),
+            ("macs_ratio", .double(macsRatio)), ("macs_per_sample", spent.map { .int($0.mean) } ?? .null),
+            ("backbone_macs", spent.map { .int($0.backbone) } ?? .null),
+            ("ms_per_sample", .double(secondsPerSample * 1000)), ("backbone_ms_per_sample", .double(backboneSecondsPerSample * 1000)),
+            ("time_ratio", .double(secondsPerSample / max(1e-12, backboneSecondsPerSample))),
+            ("thresholds", .array(thresholds.map { .double($0) })),
+            ("exits", .array(histogram.map { .int($0) })),
+        ])
     }
 
     /// `--output`: the answering classifier's logits; `--exits`: the exit taken (exits = final).

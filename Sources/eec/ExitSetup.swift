@@ -24,8 +24,26 @@ func exitConfiguration(_ args: Arguments, recorded: [String: String]) throws -> 
 /// The exit configuration the flags alone describe.
 func flagConfiguration(_ args: Arguments) throws(Arguments.UsageError) -> ExitConfiguration {
     let branchText = args.options["--branches"] ?? "0"
-    guard let branches = Int(branchText), branches >= 0, branches <= 1000 else {
-        throw Arguments.UsageError(message: "option '--branches' expects a number from 0 to 1000, found '\(branchText)'")
+    var sites = ExitSites.distribution
+    var branches = 0
+    if branchText == "all" {
+        sites = .everyCandidate
+    } else {
+        guard let count = Int(branchText), count >= 0, count <= 1000 else {
+            throw Arguments.UsageError(message: "option '--branches' expects a number from 0 to 1000 or 'all', found '\(branchText)'")
+        }
+        branches = count
+    }
+    if let text = args.options["--exit-at"] {
+        guard args.options["--branches"] == nil else {
+            throw Arguments.UsageError(message: "--exit-at and --branches both say where the exits go; give one")
+        }
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !names.contains(where: \.isEmpty) else {
+            throw Arguments.UsageError(message: "option '--exit-at' expects node names separated by commas, found '\(text)'")
+        }
+        sites = .named(names)
+        branches = names.count
     }
     let distribution = try args.choice("--distribution", default: Distribution.fine, Distribution.allCases)
     let blockText = args.options["--exit-block"] ?? "conv2"
@@ -33,6 +51,7 @@ func flagConfiguration(_ args: Arguments) throws(Arguments.UsageError) -> ExitCo
         throw Arguments.UsageError(message: "option '--exit-block' expects one of \(ExitBlock.names.joined(separator: ", ")), found '\(blockText)'")
     }
     let convention = try args.choice("--cost", default: CostReport.Convention.eenets, CostReport.Convention.allCases)
+    let confidence = try args.choice("--confidence", default: ExitConfidence.head, ExitConfidence.allCases)
     var ops: Set<OpKind>?
     if let text = args.options["--exit-after"] {
         var set = Set<OpKind>()
@@ -44,11 +63,12 @@ func flagConfiguration(_ args: Arguments) throws(Arguments.UsageError) -> ExitCo
         }
         ops = set
     }
-    return ExitConfiguration(branches: branches, distribution: distribution, block: block, convention: convention, candidateOps: ops)
+    return ExitConfiguration(branches: branches, distribution: distribution, block: block, convention: convention,
+                             candidateOps: ops, sites: sites, confidence: confidence)
 }
 
 /// Options naming the exits (used by several commands' `valued` sets).
-let exitOptionNames: Set<String> = ["--branches", "--distribution", "--exit-block", "--cost", "--exit-after"]
+let exitOptionNames: Set<String> = ["--branches", "--distribution", "--exit-block", "--cost", "--exit-after", "--exit-at", "--confidence"]
 
 /// `--samples A:B`: the half-open range of samples to use from a data file.
 func sampleRange(_ args: Arguments, count: Int) throws(Arguments.UsageError) -> Range<Int> {

@@ -7,6 +7,7 @@ let runCommand = Command(
         usage: eec run FILE --input X.npy [--weights W.safetensors] [--mean M] [--std S]
                       [--labels Y.npy] [--output Y.npy] [--seed N] [--backend interp|c]
                       [--branches N ...] [--threshold T | --thresholds t0,t1,..] [--exits E.npy]
+                      [--samples A:B] [--json]
 
         Runs a batch through the reference interpreter and prints each sample's predicted class.
         With exits (--branches, or recorded in trained weights), a threshold, or --backend c, runs
@@ -25,12 +26,19 @@ let runCommand = Command(
                                overrides) and really exiting early
           --branches N, --distribution D, --exit-block B, --cost C, --exit-after OPS
                                the exits, as for eec compile
-          --threshold T        exit when the confidence reaches T (default 0.5); --thresholds: one per exit
+          --threshold T        exit when the confidence reaches T (default: the thresholds recorded by
+                               eec calibrate -o, else 0.5); --thresholds: one per exit
+          --samples A:B        run samples A..<B of the input (and labels) only
+          --json               print one JSON object: samples, accuracy, backbone_accuracy, agreement,
+                               macs_ratio (MACs spent / the backbone's, heads included), ms_per_sample,
+                               backbone_ms_per_sample (the backbone alone, timed in the same run),
+                               time_ratio, thresholds, exits (the histogram, the final one last)
           --exits E.npy        write the exit each sample left at, int64 [N] (N exits = the final one)
           With exits, --output holds the answering classifier's logits.
         """,
     valued: exitOptionNames.union(["--input", "--weights", "--mean", "--std", "--labels", "--output", "--seed",
-                                   "--backend", "--threshold", "--thresholds", "--exits"])
+                                   "--backend", "--threshold", "--thresholds", "--exits", "--samples"]),
+    switches: ["--json"]
 ) { args, console in
     if EarlyExitRun.wanted(args) { return try EarlyExitRun.run(args, &console) }
     let path = try args.file()

@@ -36,7 +36,7 @@ let trainCommand = Command(
                             (default 8); use fewer samples, or exits on smaller feature maps
         """,
     valued: exitOptionNames.union(["--weights", "--data", "--lambda", "--loss", "--epochs", "--warmup", "--batch", "--lr", "--seed",
-                                   "--samples", "--augment", "--mean", "--std", "--cache-gib", "-o"])
+                                   "--samples", "--augment", "--mean", "--std", "--cache-gib", "--distill", "--backend", "-o"])
 ) { args, console in
     let path = try args.file()
     guard let out = args.options["-o"] else { throw Arguments.UsageError(message: "missing -o out.safetensors") }
@@ -52,11 +52,15 @@ let trainCommand = Command(
     options.seed = try seedOption(args)
     let cacheLimit = try number(args, "--cache-gib", default: 8, range: 0.001...1024)
 
+    let distill = args.options["--distill"] == nil ? nil : try number(args, "--distill", default: 1, range: 0.05...100)
+    options.distillTemperature = distill
+    let source = try EarlyExitRun.Backend.forExits(args, command: "train", &console)
+
     let backbone = try loadGraph(path, &console)
     let file = try TrainedWeights.read(weightsPath)
     let configuration = try exitConfiguration(args, recorded: file.metadata)
-    guard configuration.branches > 0 else { throw Arguments.UsageError(message: "missing --branches N (at least 1 exit to train)") }
-    let bound = try bind(backbone, file.tensors, source: weightsPath)
+    guard configuration.hasExits else { throw Arguments.UsageError(message: "missing --branches N, --branches all or --exit-at A,B,.. (at least 1 exit to train)") }
+    _ = try bind(backbone, file.tensors, source: weightsPath)
     var withExits: Model
     do {
         withExits = try configuration.pass.run(Model(graph: backbone, weights: file.tensors))
@@ -65,27 +69,46 @@ let trainCommand = Command(
     }
     let costs = ExitCostReport(withExits.graph, convention: configuration.convention)
     let attach = costs.rows.dropLast().map(\.attach)
+    let features = ExitTrainer.featureTensors(withExits.graph)
+    let shapes = features.map { Array(withExits.graph.shape($0).dropFirst()) }
     let (samples, range) = try readData(args, option: "--data", graph: backbone)
     let copies = Int(try number(args, "--augment", default: 0, range: 0...64))
     let black = try normalizationOption(args)?.black ?? []
     let inputs = Augmentation(copies: copies, seed: options.seed).apply(samples, fill: black)
-    let cacheBytes = FeatureCache.bytes(backbone, attach: attach, samples: inputs.count)
-    guard Double(cacheBytes) <= cacheLimit * 1_073_741_824 else {
-        throw InputError(message: "eec train: error: the exit tensors of \(inputs.count) samples need \(String(format: "%.1f", Double(cacheBytes) / 1_073_741_824)) GiB, over --cache-gib \(cacheLimit); use fewer samples (--samples) or raise the limit")
+    // float32 when it fits under --cache-gib; else feature maps as float16, half the memory.
+    let limit = cacheLimit * 1_073_741_824
+    let half = Double(FeatureCache.bytes(shapes: shapes, samples: inputs.count)) > limit
+    let cacheBytes = FeatureCache.bytes(shapes: shapes, samples: inputs.count, half: half)
+    let gib = { (bytes: Int) in String(format: "%.2f", Double(bytes) / 1_073_741_824) }
+    guard Double(cacheBytes) <= limit else {
+        throw InputError(message: "eec train: error: the exit features of \(inputs.count) samples need \(gib(cacheBytes)) GiB\(half ? " even as float16" : ""), over --cache-gib \(cacheLimit); use fewer samples (--samples), fewer exits, a head that pools first (--exit-block sdn or pool), or raise the limit")
     }
     let progress = Progress(console: console)
     let start = Date()
-    progress.line("eec train: \(configuration.branches) \(configuration.block) exits after \(attach.joined(separator: ", ")); cost rates \(costs.rows.dropLast().map { String(format: "%.3f", $0.costRate) }.joined(separator: ", "))")
-    progress.line("eec train: running the backbone on \(inputs.count) samples (\(range.lowerBound)..<\(range.upperBound)\(copies > 0 ? " and \(copies) augmented cop\(copies == 1 ? "y" : "ies") of each" : "")), caching \(String(format: "%.0f", Double(cacheBytes) / 1_048_576)) MiB of exit tensors")
-    let cache = FeatureCache(backbone: backbone, weights: bound, attach: attach, inputs: inputs) { done in
-        progress.bar("backbone", done, inputs.count, "")
+    let headShare = costs.rows.dropLast().map { Double($0.head.value(configuration.convention)) / Double(max(1, costs.total.value(configuration.convention))) }
+    progress.line("eec train: \(attach.count) \(configuration.block) exits (\(configuration.confidence.rawValue) confidence) after \(attach.joined(separator: ", "))")
+    progress.line("eec train: head cost per exit \(headShare.map { String(format: "%.3f%%", $0 * 100) }.joined(separator: ", ")) of the backbone; cost rates \(costs.rows.dropLast().map { String(format: "%.3f", $0.costRate) }.joined(separator: ", "))")
+    progress.line("eec train: running the backbone (\(source == .c ? "generated C" : "reference interpreter")) on \(inputs.count) samples (\(range.lowerBound)..<\(range.upperBound)\(copies > 0 ? " and \(copies) augmented cop\(copies == 1 ? "y" : "ies") of each" : "")), caching \(gib(cacheBytes)) GiB of exit features\(half ? " (feature maps as float16 to fit --cache-gib)" : "") (\(shapes.map { Tensor.describe($0) }.joined(separator: ", ")))")
+    let cache: FeatureCache
+    switch source {
+    case .interp:
+        let bound = try bind(withExits.graph, withExits.weights, source: weightsPath)
+        cache = FeatureCache(graph: withExits.graph, weights: bound, features: features, inputs: inputs, half: half) { done in
+            progress.bar("backbone", done, inputs.count, "")
+        }
+    case .c:
+        cache = try FeatureDump.run(withExits, features: features, inputs: inputs, half: half, path: path) { done in
+            progress.bar("backbone", done, inputs.count, "")
+        }
     }
     progress.finishBar()
     let backboneSeconds = Date().timeIntervalSince(start)
+    progress.line("eec train: backbone pass \(String(format: "%.1f", backboneSeconds)) s")
     var trainer: ExitTrainer
     do {
         trainer = try ExitTrainer(graph: withExits.graph, weights: withExits.weights,
-                                  costRates: costs.rows.dropLast().map(\.costRate), learningRate: options.learningRate)
+                                  costRates: costs.rows.dropLast().map(\.costRate), learningRate: options.learningRate,
+                                  features: features)
     } catch {
         throw InputError(message: "\(path): error: \(error)")
     }
@@ -99,7 +122,7 @@ let trainCommand = Command(
     let seconds = Date().timeIntervalSince(start)
     var tensors = file.tensors
     tensors.merge(trainer.trainedTensors()) { _, trained in trained }
-    var metadata = configuration.metadata
+    var metadata = configuration.resolved(attach: attach).metadata
     metadata["eec.lambda"] = String(options.lambda)
     metadata["eec.loss"] = options.loss.rawValue
     metadata["eec.epochs"] = String(options.epochs)
@@ -107,13 +130,14 @@ let trainCommand = Command(
     metadata["eec.seed"] = String(options.seed)
     metadata["eec.samples"] = "\(range.lowerBound):\(range.upperBound)"
     metadata["eec.augment"] = String(copies)
+    if let distill { metadata["eec.distill"] = String(distill) }
     do {
         try SafetensorsFile.write(tensors: tensors, metadata: metadata, to: out)
     } catch {
         throw InputError(message: "\(error)")
     }
     let last = history.last
-    console.print("trained \(configuration.branches) exits on \(inputs.count) samples in \(String(format: "%.1f", seconds)) s (backbone \(String(format: "%.1f", backboneSeconds)) s); final loss \(String(format: "%.4f", last?.loss ?? 0)), agreement at h >= 0.5: \(String(format: "%.1f%%", (last?.agreement ?? 0) * 100))")
+    console.print("trained \(attach.count) exits on \(inputs.count) samples in \(String(format: "%.1f", seconds)) s (backbone \(String(format: "%.1f", backboneSeconds)) s); final loss \(String(format: "%.4f", last?.loss ?? 0)), agreement at h >= 0.5: \(String(format: "%.1f%%", (last?.agreement ?? 0) * 100))")
     console.print("wrote \(out)")
     return ExitStatus.ok
 }

@@ -13,9 +13,16 @@ func loadWeights(_ graph: VerifiedGraph, path: String?, seed: UInt64, _ console:
     } catch {
         throw InputError(message: error.description)
     }
+    try warnUnused(graph, file.tensors, source: path, extraUnused: file.skipped.map(\.name), &console)
+    return file.tensors
+}
+
+/// Binds `tensors` to `graph` (an input error when one is missing or misshapen) and warns about
+/// the tensors the graph does not use.
+func warnUnused(_ graph: VerifiedGraph, _ tensors: [String: Tensor], source path: String, extraUnused: [String] = [],
+                _ console: inout Console) throws(InputError) {
     do {
-        let bound = try WeightBinder.bind(graph, tensors: file.tensors, source: path,
-                                          extraUnused: file.skipped.map(\.name))
+        let bound = try WeightBinder.bind(graph, tensors: tensors, source: path, extraUnused: extraUnused)
         if !bound.unused.isEmpty {
             let shown = bound.unused.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
             console.error("\(path): warning: \(bound.unused.count) tensor\(bound.unused.count == 1 ? "" : "s") not used by the graph: \(shown)\(bound.unused.count > 5 ? ", ..." : "")")
@@ -23,7 +30,6 @@ func loadWeights(_ graph: VerifiedGraph, path: String?, seed: UInt64, _ console:
     } catch {
         throw InputError(message: error.description)
     }
-    return file.tensors
 }
 
 /// Binds weights that are known to match (after loadWeights or a pass), as an input error otherwise.

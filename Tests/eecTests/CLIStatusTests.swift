@@ -159,7 +159,7 @@ import IR
     func badBranches(value: String) {
         let r = CLI.run("compile", CLI.example("resnet20"), "--branches=\(value)")
         #expect(r.status == 2, "\(r.transcript)")
-        #expect(r.err.contains("option '--branches' expects a number from 0 to 1000, found '\(value)'"), "\(r.transcript)")
+        #expect(r.err.contains("option '--branches' expects a number from 0 to 1000 or 'all', found '\(value)'"), "\(r.transcript)")
     }
 
     @Test func badEmitAndAlign() {
