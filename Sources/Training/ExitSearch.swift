@@ -54,14 +54,20 @@ struct ExitSearch {
     let budget: Double
     let marginRule: ExitSelection.NoiseGuard.Margin
 
+    /// `creditGains`: whether a sample the exit gets right and the backbone wrong offsets one
+    /// it gets wrong (the true drop). Without, only losses count: the search cannot buy
+    /// compute with lucky gains, which on a small calibration set are mostly noise.
     init(evaluation e: ExitEvaluation, labels: [Int]?, path: PathCost, maxDrop: Double,
-         margin: ExitSelection.NoiseGuard.Margin, candidatesPerExit: Int) {
+         margin: ExitSelection.NoiseGuard.Margin, candidatesPerExit: Int, creditGains: Bool = true) {
         n = e.count
         exits = path.exits
         self.path = path
         logits = (0..<exits).map { x in e.confidenceLogits.map { $0[x] } }
         drops = (0..<exits).map { x in
-            (0..<e.count).map { s in Int8(ThresholdSweep.drop(predicted: e.exitClasses[s][x], backbone: e.backboneClasses[s], label: labels?[s])) }
+            (0..<e.count).map { s in
+                let drop = ThresholdSweep.drop(predicted: e.exitClasses[s][x], backbone: e.backboneClasses[s], label: labels?[s])
+                return Int8(creditGains ? drop : max(0, drop))
+            }
         }
         order = logits.map { z in
             func key(_ s: Int) -> Float { z[s].isNaN ? -.infinity : z[s] }

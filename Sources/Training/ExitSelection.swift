@@ -49,11 +49,20 @@ public struct ExitSelection: Sendable {
         public var margin: Margin
         /// Samples k−1, 2k−1, … are held back from the search (k ≤ 1: none).
         public var holdBackEvery: Int
+        /// With 2 or more: the search's budget and candidate count are chosen by cross-validation
+        /// over this many interleaved folds (see `CrossValidation`), and `margin` (in standard
+        /// errors) applies to the cross-validated drop instead of the searched one.
+        public var folds: Int
 
-        public init(margin: Margin = .standardErrors(1), holdBackEvery: Int = 3) {
+        public init(margin: Margin = .standardErrors(1), holdBackEvery: Int = 3, folds: Int = 0) {
             self.margin = margin
             self.holdBackEvery = holdBackEvery
+            self.folds = folds
         }
+
+        /// What `eec calibrate` does by default: 5-fold cross-validation, the cross-validated drop
+        /// within the budget by one standard error, no samples held back (all are searched).
+        public static let crossValidated = NoiseGuard(margin: .standardErrors(1), holdBackEvery: 0, folds: 5)
 
         /// One standard error, every third sample held back.
         public static let standard = NoiseGuard()
@@ -83,6 +92,8 @@ public struct ExitSelection: Sendable {
     public var selection: Figures
     public var heldBack: Figures?
     public var all: Figures
+    /// How the budget was chosen, when cross-validated.
+    public var crossValidation: CrossValidation?
 
     public struct InputError: Error, CustomStringConvertible {
         public var description: String
@@ -104,21 +115,29 @@ public struct ExitSelection: Sendable {
         let held = k > 1 ? indices.filter { $0 % k == k - 1 } : []
         let chosen = k > 1 ? indices.filter { $0 % k != k - 1 } : indices
         let part = Part(evaluation, labels, chosen)
-        let search = ExitSearch(evaluation: part.evaluation, labels: part.labels, path: path, maxDrop: maxDrop,
-                                margin: noiseGuard.margin, candidatesPerExit: candidatesPerExit)
-        let picked = search.run()
-        thresholds = search.thresholds(picked)
+        self.maxDrop = maxDrop
+        if noiseGuard.folds >= 2 {
+            let cv = CrossValidation(part, path: path, maxDrop: maxDrop, folds: noiseGuard.folds, margin: noiseGuard.margin)
+            thresholds = CrossValidation.thresholds(cv.method, part, path: path, budget: cv.budget)
+            margin = maxDrop - cv.budget
+            crossValidation = cv
+        } else {
+            let search = ExitSearch(evaluation: part.evaluation, labels: part.labels, path: path, maxDrop: maxDrop,
+                                    margin: noiseGuard.margin, candidatesPerExit: candidatesPerExit)
+            let picked = search.run()
+            thresholds = search.thresholds(picked)
+            margin = search.margin(changed: picked.tally.changed) / Double(max(1, part.evaluation.count))
+            crossValidation = nil
+        }
         thresholdLogits = thresholds.map(ExitRule.logitThreshold)
         enabled = PathCost.enabled(thresholds, exits: exits)
-        self.maxDrop = maxDrop
-        margin = search.margin(changed: picked.tally.changed) / Double(max(1, part.evaluation.count))
         selection = part.figures(thresholds, path)
         heldBack = held.isEmpty ? nil : Part(evaluation, labels, held).figures(thresholds, path)
         all = Part(evaluation, labels, indices).figures(thresholds, path)
     }
 
     /// Some of the samples, with their labels.
-    private struct Part {
+    struct Part {
         var evaluation: ExitEvaluation
         var labels: [Int]?
 

@@ -37,7 +37,7 @@ let calibrateCommand = Command(
         Exit options (--branches, ...) are read from the weights' metadata; given flags must agree.
         """,
     valued: exitOptionNames.union(["--weights", "--data", "--labels", "--samples", "--mean", "--std", "--max-drop", "--plot", "--csv",
-                                   "--backend", "--margin", "--hold-back", "-o"]),
+                                   "--backend", "--margin", "--hold-back", "--folds", "-o"]),
     switches: ["--json"]
 ) { args, console in
     let path = try args.file()
@@ -144,7 +144,7 @@ let calibrateCommand = Command(
 
 /// `--margin` and `--hold-back`.
 func noiseGuardOption(_ args: Arguments) throws(Arguments.UsageError) -> ExitSelection.NoiseGuard {
-    var guardOption = ExitSelection.NoiseGuard.standard
+    var guardOption = ExitSelection.NoiseGuard.crossValidated
     if let text = args.options["--margin"] {
         if text.hasSuffix("%"), let value = Double(text.dropLast()), value >= 0, value <= 100 {
             guardOption.margin = .fixed(value / 100)
@@ -155,7 +155,10 @@ func noiseGuardOption(_ args: Arguments) throws(Arguments.UsageError) -> ExitSel
         }
     }
     if args.options["--hold-back"] != nil {
-        guardOption.holdBackEvery = Int(try number(args, "--hold-back", default: 3, range: 0...1000))
+        guardOption.holdBackEvery = Int(try number(args, "--hold-back", default: 0, range: 0...1000))
+    }
+    if args.options["--folds"] != nil {
+        guardOption.folds = Int(try number(args, "--folds", default: 5, range: 0...100))
     }
     return guardOption
 }
@@ -252,6 +255,14 @@ struct CalibrationReport {
                 ("thresholds", .array(selection.thresholds.map { .double($0) })), ("margin", .double(selection.margin)),
                 ("searched", object(selection.selection)), ("held_back", selection.heldBack.map(object) ?? .null),
                 ("all", object(selection.all)),
+                ("cross_validation", selection.crossValidation.map { cv in
+                    .object([("folds", .int(cv.folds)), ("budget", .double(cv.budget)), ("method", .string(cv.method.description)),
+                             ("drop", .double(cv.drop)), ("standard_error", .double(cv.standardError)), ("path_cost", .double(cv.pathCost)),
+                             ("settings", .array(cv.rows.map { r in
+                                 .object([("budget", .double(r.budget)), ("method", .string(r.method.description)), ("drop", .double(r.drop)),
+                                          ("standard_error", .double(r.standardError)), ("path_cost", .double(r.pathCost)), ("fits", .bool(r.fits))])
+                             }))])
+                } ?? .null),
             ])),
             ("chosen", object(chosen, single: true)),
             ("sweep", .array(points.map { object($0, single: true) })),

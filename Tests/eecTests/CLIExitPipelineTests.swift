@@ -55,7 +55,7 @@ import Testing
         let selection = try #require(json["selection"] as? [String: Any])
         let kept = try #require(selection["exits"] as? [Int])
         #expect(!kept.isEmpty)
-        #expect(selection["held_back"] is [String: Any])
+        #expect(selection["cross_validation"] is [String: Any], "calibrate cross-validates its choice by default")
 
         let cal = try SafetensorsFile.read(path: calibrated)
         #expect(cal.metadata["eec.branches"] == String(kept.count))
