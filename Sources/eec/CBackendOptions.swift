@@ -60,5 +60,11 @@ func emitC(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, dire
     let program = source.program
     console.print("\(program.model): wrote \(source.headerName), \(source.sourceName), \(source.weightsName), eec_runtime.h, eec_runtime.c to \(directory)")
     console.print("  \(program.kernelNames.count) kernels, \(grouped(program.weightCount)) weights, arena \(grouped(program.arenaBytes)) bytes, \(exits) exit\(exits == 1 ? "" : "s")"
-                  + (exits > 0 ? " (T = \(values.map { String(format: "%g", $0) }.joined(separator: ", ")))" : ""))
+                  + (exits > 0 ? " (T = \(thresholdSummary(values)))" : ""))
+}
+
+/// Thresholds for a one-line report: one value when they are all the same, else the list.
+func thresholdSummary(_ values: [Double]) -> String {
+    if let first = values.first, values.count > 1, values.allSatisfy({ $0 == first }) { return "\(String(format: "%g", first)) for all" }
+    return values.map { String(format: "%g", $0) }.joined(separator: ", ")
 }

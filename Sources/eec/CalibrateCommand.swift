@@ -195,11 +195,17 @@ struct CalibrationReport {
         text += "path cost: MACs of the compiled network (prefix + heads run), as a share of the backbone's\n\n"
         let metric = sweep.backboneAccuracy == nil ? "agreement" : "accuracy"
         let kept = selection.enabled.indices.filter { selection.enabled[$0] }
-        text += "selected \(kept.count) of \(exits) exits, the cheapest within a \(percent(maxDrop)) drop in \(metric) "
-        text += "(margin \(String(format: "%.2f", selection.margin * 100)) points):\n"
+        text += "selected \(kept.count) of \(exits) exits, the cheapest within a \(percent(maxDrop)) drop in \(metric)"
+        if let cv = selection.crossValidation {
+            text += ":\n\(cv.method), searched within \(String(format: "%.2f", cv.budget * 100)) points, the setting of lowest "
+            text += "\(cv.folds)-fold cross-validated path cost (\(percent(cv.pathCost))) whose cross-validated drop "
+            text += "(\(String(format: "%.2f ± %.2f", cv.drop * 100, cv.standardError * 100)) points) stays within the budget by a standard error\n"
+        } else {
+            text += " (margin \(String(format: "%.2f", selection.margin * 100)) points):\n"
+        }
         var t = TextTable(columns: ["exit", "after", "T", "prefix", "head", "samples"], rightAligned: [true, false, true, true, true, true])
         for k in kept {
-            t.add([String(k), attach[k], String(format: "%.4f", selection.thresholds[k]), percent(path.prefix[k]),
+            t.add([String(k), attach[k], String(format: "%.6f", selection.thresholds[k]), percent(path.prefix[k]),
                    String(format: "%.3f%%", path.head[k] * 100), String(selection.all.point.histogram[k])])
         }
         text += t.render()
@@ -208,7 +214,7 @@ struct CalibrationReport {
         if let held = selection.heldBack { f.add(figures("held back", held)) }
         f.add(figures("all", selection.all))
         text += "\n" + f.render()
-        text += "compile with: --thresholds \(selection.thresholds.map { String(format: "%.4f", $0) }.joined(separator: ",")) (or write the file with -o)\n\n"
+        text += "compile with: --thresholds \(selection.thresholds.map { String(format: "%.9g", $0) }.joined(separator: ",")) (or write the file with -o)\n\n"
         text += "one threshold T shared by every exit (every exit enabled):\n"
         var s = TextTable(columns: ["T", "agreement", "accuracy", "path cost", "exits (\((0..<min(exits, 8)).map(String.init).joined(separator: "/"))\(exits > 8 ? "/..." : "")/final)"],
                           rightAligned: [true, true, true, true, false])
