@@ -6,34 +6,51 @@ import Training
 let trainCommand = Command(
     name: "train",
     help: """
-        usage: eec train FILE --weights backbone.safetensors --data unlabeled.npy --branches N
-                        [--distribution D] [--exit-block B] [--cost C] [--exit-after OPS]
-                        [--lambda 1.0] [--loss v2|v1] [--epochs 40] [--warmup E] [--batch 32] [--lr 1e-3]
-                        [--seed 0] [--samples A:B] [--augment K] [--mean M --std S] [--cache-gib 8]
+        usage: eec train FILE --weights backbone.safetensors --data unlabeled.npy
+                        (--branches N|all | --exit-at A,B,..) [--exit-block B] [--confidence head|softmax]
+                        [--distribution D] [--cost C] [--exit-after OPS]
+                        [--epochs 40] [--batch 32] [--lr 1e-3] [--distill T]
+                        [--lambda 1.0] [--loss v2|v1] [--warmup E] [--seed 0] [--samples A:B] [--augment K]
+                        [--mean M --std S] [--cache-gib 8] [--backend c|interp]
                 -o out.safetensors
 
         Trains the exit heads of a frozen backbone, PTEE-style: no labels are read; each sample's
-        label is the backbone's own prediction. The loss is the cumulative cost-aware loss of
-        EENets/PTEEnet (v2: summed over exits; v1: the first exit's mixture only) averaged over
-        each batch; Adam updates the heads. The backbone runs once per sample and the tensors
-        at the exits are cached; the epochs are spent on the heads alone.
+        label is the backbone's own prediction. The backbone runs once per sample (in the
+        generated C) and what the heads read is cached; the epochs are spent on the heads alone,
+        with Adam, all heads at once on every core.
+
+        With a learnt confidence (--confidence head) the loss is the cumulative cost-aware loss of
+        EENets/PTEEnet (v2: summed over exits; v1: the first exit's mixture only), after a
+        warm-up that trains each classifier alone. With --confidence softmax an exit's confidence
+        is its classifier's largest softmax probability: each classifier learns alone (the
+        cross-entropy to the backbone's prediction, or --distill), nothing else to learn.
 
         The output holds the backbone's tensors unchanged, the trained exit tensors, and the
-        exit configuration in its metadata, so calibrate, run and compile need not be told again.
+        exits (by the nodes they attach after) in its metadata, so calibrate, run and compile
+        need not be told again.
 
+          --branches all    an exit at every exit candidate (then let eec calibrate choose)
+          --exit-at A,B,..  exits after these nodes
+          --exit-block B    the head: sdn (pooling to 4x4 cells + one linear layer, ~0.03 % of
+                            a ResNet-44 each), sconv, pool, bnpool, plain, conv1, conv2 (default), conv3
+          --confidence C    head (default, a learnt sigmoid) or softmax (max-softmax, no layer)
+          --distill T       learn the backbone's softmax at temperature T instead of its argmax
+                            (for the classifiers learning alone: softmax confidence, warm-up)
           --warmup E        first train each classifier alone (EENets' v0 loss) for E epochs
                             (default: three fifths of --epochs); the cost-aware loss scales a
                             classifier's gradient by its confidence, which the cost term first
                             pushes down, so without it early classifiers barely learn
-          --batch B         samples per Adam step (default 32, EENets' default: a few thousand
-                            samples in batches of 128 give too few steps for the heads to learn)
+          --batch B         samples per Adam step (default 32)
           --samples A:B     train on samples A..<B of the data (default: all)
           --augment K       add K copies of every sample, each flipped left-right with
                             probability 1/2 and shifted up to 4 pixels (RandomCrop(32, padding=4)
                             and RandomHorizontalFlip, as the reference code trains); the backbone
                             labels each copy, so K + 1 times the backbone runs and the cache
-          --cache-gib G     refuse to start when the cached exit tensors would need more than G GiB
-                            (default 8); use fewer samples, or exits on smaller feature maps
+          --cache-gib G     the cache's limit (default 8): printed before the backbone runs;
+                            feature maps are kept as float16 when float32 would not fit, and
+                            training refuses to start when even that would not fit
+          --backend B       run the backbone in the generated C (c, default: clang or $CC) or in
+                            the reference interpreter (interp, many times slower)
         """,
     valued: exitOptionNames.union(["--weights", "--data", "--lambda", "--loss", "--epochs", "--warmup", "--batch", "--lr", "--seed",
                                    "--samples", "--augment", "--mean", "--std", "--cache-gib", "--distill", "--backend", "-o"])
