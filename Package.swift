@@ -36,6 +36,6 @@ let package = Package(
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests", exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["IR", "Passes", "Training"], path: "Tests/TrainingTests"),
         .testTarget(name: "CodegenTests", dependencies: ["IR", "Passes", "Codegen", "Runtime"], path: "Tests/CodegenTests"),
-        .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes"], path: "Tests/eecTests"),
+        .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes", "Training"], path: "Tests/eecTests"),
     ]
 )

@@ -4,10 +4,15 @@ import Foundation
 /// style of the early-exit papers' trade-off figures: against their cost rate, and against the
 /// path cost really spent, on which the chosen points are marked.
 public enum SweepPlot {
-    public static func svg(points: [SweepPoint], chosen: SweepPoint, perExit: SweepPoint?, backboneAccuracy: Double?,
-                           title: String) -> String {
+    /// Only the points within `window` (a share: 0.08 = 8 points) below the backbone are drawn:
+    /// the operating region, where a point of accuracy is worth seeing.
+    public static func svg(points all: [SweepPoint], chosen: SweepPoint, perExit: SweepPoint?, backboneAccuracy: Double?,
+                           title: String, window: Double = 0.08) -> String {
         let useAccuracy = backboneAccuracy != nil
         func metric(_ p: SweepPoint) -> Double { useAccuracy ? (p.accuracy ?? 0) : p.agreement }
+        let floor = (backboneAccuracy ?? 1) - window
+        let inWindow = all.filter { metric($0) >= floor }
+        let points = inWindow.count >= 2 ? inWindow : all
         let (width, height) = (640.0, 420.0)
         let (left, right, top, bottom) = (70.0, 20.0, 40.0, 55.0)
         let costs = points.map(\.costRate) + points.map(\.pathCost) + [1]
@@ -61,7 +66,7 @@ public enum SweepPlot {
         s += "<text \(label(chosen.pathCost)) y=\"\(f(y(metric(chosen)) + 16))\" fill=\"#d9480f\">T = \(String(format: "%.3f", chosen.thresholds.first ?? 0))</text>\n"
         if let perExit {
             s += "<rect x=\"\(f(x(perExit.pathCost) - 5))\" y=\"\(f(y(metric(perExit)) - 5))\" width=\"10\" height=\"10\" fill=\"none\" stroke=\"#2f9e44\" stroke-width=\"2.5\"/>\n"
-            s += "<text \(label(perExit.pathCost)) y=\"\(f(y(metric(perExit)) - 8))\" fill=\"#2f9e44\">per-exit T</text>\n"
+            s += "<text \(label(perExit.pathCost)) y=\"\(f(y(metric(perExit)) - 8))\" fill=\"#2f9e44\">selected exits, per-exit T</text>\n"
         }
         return s + "</svg>\n"
     }

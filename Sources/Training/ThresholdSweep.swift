@@ -51,8 +51,11 @@ public struct ThresholdSweep: Sendable {
     /// except those switched off (T = 1), whose heads the runtime does not run.
     public var headCosts: [Double] { path.head }
 
-    /// The grid of single thresholds swept: 0, 0.005, ..., 1.
-    public static let grid: [Double] = (0...200).map { Double($0) / 200 }
+    /// The grid of single thresholds swept: 0, 0.005, ..., 1, and between 0.995 and 1 the points
+    /// 1 − 10^(−x) for x = 2.5, 3, ..., 6: max-softmax confidences crowd near 1, where the
+    /// useful thresholds are 0.998 or 0.9999.
+    public static let grid: [Double] = ((0...200).map { Double($0) / 200 } + fine).sorted()
+    static let fine: [Double] = (5...12).map { 1 - pow(10, -Double($0) / 2) }
 
     public var backboneAccuracy: Double? {
         labels.map { l in Double(zip(evaluation.backboneClasses, l).filter { $0 == $1 }.count) / Double(max(1, l.count)) }

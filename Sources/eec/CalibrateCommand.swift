@@ -180,7 +180,7 @@ struct CalibrationReport {
 
     func row(_ p: SweepPoint) -> [String] {
         let histogram = p.histogram.map { String($0) }.joined(separator: "/")
-        return [String(format: "%.3f", p.thresholds.first ?? 1), percent(p.agreement),
+        return [String(format: "%.6g", p.thresholds.first ?? 1), percent(p.agreement),
                 p.accuracy.map(percent) ?? "-", percent(p.pathCost), histogram]
     }
 
@@ -210,15 +210,19 @@ struct CalibrationReport {
         }
         text += t.render()
         var f = TextTable(columns: ["samples", "n", "agreement", "accuracy", "drop (points)", "path cost"], rightAligned: [false, true, true, true, true, true])
-        f.add(figures("searched", selection.selection))
-        if let held = selection.heldBack { f.add(figures("held back", held)) }
+        if let held = selection.heldBack {
+            f.add(figures("searched", selection.selection))
+            f.add(figures("held back", held))
+        }
         f.add(figures("all", selection.all))
         text += "\n" + f.render()
         text += "compile with: --thresholds \(selection.thresholds.map { String(format: "%.9g", $0) }.joined(separator: ",")) (or write the file with -o)\n\n"
         text += "one threshold T shared by every exit (every exit enabled):\n"
         var s = TextTable(columns: ["T", "agreement", "accuracy", "path cost", "exits (\((0..<min(exits, 8)).map(String.init).joined(separator: "/"))\(exits > 8 ? "/..." : "")/final)"],
                           rightAligned: [true, true, true, true, false])
-        for (i, p) in points.enumerated() where i % 20 == 0 || p.thresholds == chosen.thresholds || i >= points.count - 4 { s.add(row(p)) }
+        // Every 0.1, the chosen T, and the fine points between 0.995 and 1.
+        for p in points where Int(((p.thresholds.first ?? 0) * 1000).rounded()) % 100 == 0 || p.thresholds == chosen.thresholds
+            || (p.thresholds.first ?? 0) > 0.995 { s.add(row(p)) }
         text += s.render()
         text += "cheapest single T within the drop: T = \(String(format: "%.3f", chosen.thresholds.first ?? 1)), path cost \(percent(chosen.pathCost))"
         if let acc = chosen.accuracy { text += ", accuracy \(percent(acc))" }

@@ -51,7 +51,7 @@ struct ThresholdSweepTests {
     func chooseByAgreement() {
         let s = sweep(labels: nil)
         let points = s.sweep()
-        #expect(points.count == 201)
+        #expect(points.count == 201 + 8, "0, 0.005, ..., 1 and eight points between 0.995 and 1")
         // Sample 3 must not leave at exit 0 (logit 0.5): T > sigmoid(0.5) ≈ 0.622. Up to
         // sigmoid(1) ≈ 0.731 sample 1 still leaves at exit 1: path (0.2 + 0.6 + 1.2 + 1.2) / 4;
         // ties go to the highest T.

@@ -1,6 +1,7 @@
 import Foundation
 import IR
 import Testing
+import Training
 @testable import eec
 
 /// A short version of the ResNet-44 walk-through on the real data: train 3 conv2 exits
@@ -42,11 +43,11 @@ struct CLITrainCalibrateTests {
         #expect(json["backbone_agreement"] as? Double == 1.0)
         #expect(base - accuracy <= 0.01 + 1e-12)
         #expect((chosen["cost_rate"] as? Double ?? 2) <= 1.0)
-        #expect((json["sweep"] as? [Any])?.count == 201)
+        #expect((json["sweep"] as? [Any])?.count == ThresholdSweep.grid.count)
         let svg = try String(contentsOfFile: dir.path("plot.svg"), encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("T = "))
         let csv = try String(contentsOfFile: dir.path("sweep.csv"), encoding: .utf8)
-        #expect(csv.split(separator: "\n").count == 202)
+        #expect(csv.split(separator: "\n").count == ThresholdSweep.grid.count + 1)
 
         // The generated C evaluates the exits as the interpreter does: the same sweep, to the sample.
         if CLICBackendTests.hasCompiler {
