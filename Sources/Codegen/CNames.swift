@@ -16,18 +16,8 @@ public enum CNames {
     /// Identifiers for a list of names, made unique in order (`a_b`, `a_b_2`, ...). Names in
     /// `reserved` (C keywords, the runtime's names) are never handed out: they get a suffix too.
     public static func unique(_ names: [String], prefix: String = "", reserved: Set<String> = []) -> [String] {
-        var taken = reserved
-        return names.map { name in
-            let base = prefix + identifier(name)
-            var candidate = base
-            var n = 1
-            while taken.contains(candidate) {
-                n += 1
-                candidate = "\(base)_\(n)"
-            }
-            taken.insert(candidate)
-            return candidate
-        }
+        var table = NameTable(reserved: reserved)
+        return names.map { table.claim($0, prefix: prefix) }
     }
 
     /// C99's keywords and the library names a file-scope function must not take.

@@ -1,46 +1,12 @@
-/// A C function specialized to one op and shape. Nodes whose kernels have the same `key` share
-/// one function (the twelve identical convolutions of a ResNet stage are one kernel), so code
-/// size grows with the number of distinct shapes, not of layers.
-///
-/// Parameters, in order: input pointers, the output pointer, weight pointers, then the scratch
-/// window when `scratchFloats > 0`. Values are channels last (see `CLayout`).
-protocol CKernel: Sendable {
-    /// Spells the whole signature; becomes the function's name (`k_` + key).
-    var key: String { get }
-    /// One line for the comment above the function.
-    var summary: String { get }
-    /// Scratch floats the kernel needs (a convolution's padded window), 0 for none.
-    var scratchFloats: Int { get }
+/// A kernel printed as a C function specialized to its shape (see `KernelSpec` for what it
+/// computes and the order of its parameters).
+protocol CKernel: KernelSpec {
     func emit(_ c: inout CWriter, name: String)
-}
-
-extension CKernel {
-    var scratchFloats: Int { 0 }
-}
-
-/// `[H][W][C]` geometry of a feature map, from an IR shape `[1, C, H, W]` (or `[1, F]`: 1×1×F).
-struct MapShape: Equatable {
-    var h: Int, w: Int, c: Int
-
-    init(_ shape: [Int]) {
-        if shape.count == 4 {
-            (h, w, c) = (shape[2], shape[3], shape[1])
-        } else {
-            (h, w, c) = (1, 1, shape.dropFirst().reduce(1, *))
-        }
-    }
-
-    var count: Int { h * w * c }
-    var spelled: String { "\(h)x\(w)x\(c)" }
 }
 
 private let x = "const float *restrict x", y = "float *restrict y"
 
-/// y = max(x, 0).
-struct ReluKernel: CKernel {
-    var count: Int
-    var key: String { "relu_\(count)" }
-    var summary: String { "relu over \(grouped(count)) floats" }
+extension ReluKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             c.line("int i;")
@@ -49,12 +15,7 @@ struct ReluKernel: CKernel {
     }
 }
 
-/// y = x0 + x1, then max(·, 0) when a ReLU was fused into the add.
-struct AddKernel: CKernel {
-    var count: Int
-    var relu: Bool
-    var key: String { "add_\(count)" + (relu ? "_relu" : "") }
-    var summary: String { "add of \(grouped(count)) floats" + (relu ? ", relu" : "") }
+extension AddKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(const float *restrict x0, const float *restrict x1, \(y))") { c in
             c.line("int i;")
@@ -66,11 +27,7 @@ struct AddKernel: CKernel {
     }
 }
 
-/// Per-channel scale and shift (an inference BatchNorm that could not be folded into a conv).
-struct BatchNormKernel: CKernel {
-    var map: MapShape
-    var key: String { "batchnorm_\(map.spelled)" }
-    var summary: String { "batchnorm as scale and shift per channel, [\(map.h)][\(map.w)][\(map.c)]" }
+extension BatchNormKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y), const float *restrict scale, const float *restrict shift)") { c in
             c.line("enum { HW = \(map.h * map.w), C = \(map.c) };")
@@ -82,12 +39,7 @@ struct BatchNormKernel: CKernel {
     }
 }
 
-/// Channel concatenation: each pixel's channels are the inputs' channels in argument order.
-struct ConcatKernel: CKernel {
-    var pixels: Int
-    var channels: [Int]
-    var key: String { "concat_\(pixels)_" + channels.map(String.init).joined(separator: "_") }
-    var summary: String { "concat of \(channels.count) maps over \(grouped(pixels)) pixels, channels \(channels.map(String.init).joined(separator: " + "))" }
+extension ConcatKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         let inputs = channels.indices.map { "const float *restrict x\($0)" }.joined(separator: ", ")
         let total = channels.reduce(0, +)
@@ -105,19 +57,7 @@ struct ConcatKernel: CKernel {
     }
 }
 
-/// Max or average over windows (average counting padding as zeros, PyTorch's default).
-struct PoolKernel: CKernel {
-    var max: Bool
-    var input: MapShape, output: MapShape
-    var kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int)
-
-    var key: String {
-        "\(max ? "maxpool" : "avgpool")\(kernel.0)x\(kernel.1)_s\(stride.0)x\(stride.1)_p\(pad.0)x\(pad.1)_\(input.spelled)"
-    }
-    var summary: String {
-        "\(max ? "max" : "average") pool \(kernel.0)x\(kernel.1) stride \(stride.0)x\(stride.1) pad \(pad.0)x\(pad.1), [\(input.h)][\(input.w)][\(input.c)] -> [\(output.h)][\(output.w)][\(output.c)]"
-    }
-
+extension PoolKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         let padded = pad.0 > 0 || pad.1 > 0
         c.function("static void \(name)(\(x), \(y))") { c in
@@ -155,11 +95,7 @@ struct PoolKernel: CKernel {
     }
 }
 
-/// Mean of each channel over the whole map.
-struct GlobalAvgPoolKernel: CKernel {
-    var input: MapShape
-    var key: String { "global_avg_pool_\(input.spelled)" }
-    var summary: String { "global average pool, [\(input.h)][\(input.w)][\(input.c)] -> [\(input.c)]" }
+extension GlobalAvgPoolKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             c.line("enum { HW = \(input.h * input.w), C = \(input.c) };")
@@ -173,14 +109,7 @@ struct GlobalAvgPoolKernel: CKernel {
     }
 }
 
-/// `torch.flatten(x, 1)`: features in C, H, W order, so a channels-last map with more than one
-/// pixel is transposed; otherwise a copy.
-struct FlattenKernel: CKernel {
-    var input: MapShape
-    var key: String { "flatten_\(input.spelled)" }
-    var summary: String {
-        input.h * input.w == 1 ? "flatten (a copy) of \(input.c) floats" : "flatten [\(input.h)][\(input.w)][\(input.c)] to C, H, W order"
-    }
+extension FlattenKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             if input.h * input.w == 1 {
@@ -197,12 +126,7 @@ struct FlattenKernel: CKernel {
     }
 }
 
-/// y = x · W + b with W stored `[in][out]`: the inner loop runs over outputs.
-struct LinearKernel: CKernel {
-    var inputs: Int, outputs: Int
-    var bias: Bool, relu: Bool
-    var key: String { "linear_\(inputs)_\(outputs)" + (bias ? "" : "_nobias") + (relu ? "_relu" : "") }
-    var summary: String { "linear \(inputs) -> \(outputs)" + (bias ? " + bias" : "") + (relu ? ", relu" : "") }
+extension LinearKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         let params = bias ? "const float *restrict w, const float *restrict b" : "const float *restrict w"
         c.function("static void \(name)(\(x), \(y), \(params))") { c in
@@ -219,11 +143,7 @@ struct LinearKernel: CKernel {
     }
 }
 
-/// Softmax over channels (axis 1): over each pixel's channels, or over a `[1, F]` vector.
-struct SoftmaxKernel: CKernel {
-    var pixels: Int, channels: Int
-    var key: String { "softmax_\(pixels)x\(channels)" }
-    var summary: String { "softmax over \(channels) channels at \(grouped(pixels)) pixel\(pixels == 1 ? "" : "s"), max subtracted first" }
+extension SoftmaxKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             c.line("enum { HW = \(pixels), C = \(channels) };")
@@ -243,14 +163,7 @@ struct SoftmaxKernel: CKernel {
     }
 }
 
-/// The logit of the largest softmax probability of `classes` logits (see `MaxSoftmaxLogit`):
-/// (x_m − x_r) − ln Σ_{k≠m} e^(x_k − x_r), m the argmax, r the runner-up, so the sum lies in
-/// [1, classes − 1]: no underflow, and z ≤ x_m − x_r needs no clamp once an infinite spread is
-/// caught. One class gives EEC_LOGIT_MAX (p = 1); a NaN logit gives NaN.
-struct MaxSoftmaxLogitKernel: CKernel {
-    var classes: Int
-    var key: String { "max_softmax_logit_\(classes)" }
-    var summary: String { "logit of the largest softmax probability of \(classes) logit\(classes == 1 ? "" : "s")" }
+extension MaxSoftmaxLogitKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             guard classes > 1 else {
@@ -286,11 +199,7 @@ struct MaxSoftmaxLogitKernel: CKernel {
     }
 }
 
-/// 1 / (1 + e^−x), elementwise.
-struct SigmoidKernel: CKernel {
-    var count: Int
-    var key: String { "sigmoid_\(count)" }
-    var summary: String { "sigmoid over \(grouped(count)) floats" }
+extension SigmoidKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             c.line("int i;")
@@ -299,12 +208,7 @@ struct SigmoidKernel: CKernel {
     }
 }
 
-/// `x[:, :, ::s, ::s]`.
-struct SubsampleKernel: CKernel {
-    var input: MapShape, output: MapShape
-    var stride: Int
-    var key: String { "subsample_s\(stride)_\(input.spelled)" }
-    var summary: String { "subsample by \(stride), [\(input.h)][\(input.w)][\(input.c)] -> [\(output.h)][\(output.w)][\(output.c)]" }
+extension SubsampleKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             c.line("enum { W = \(input.w), C = \(input.c), OH = \(output.h), OW = \(output.w), S = \(stride) };")
@@ -318,11 +222,7 @@ struct SubsampleKernel: CKernel {
     }
 }
 
-/// Zero channels before and after each pixel's channels.
-struct ChannelPadKernel: CKernel {
-    var pixels: Int, channels: Int, before: Int, after: Int
-    var key: String { "channel_pad_\(pixels)x\(channels)_\(before)_\(after)" }
-    var summary: String { "channel pad \(before) + \(channels) + \(after) over \(grouped(pixels)) pixels" }
+extension ChannelPadKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(\(x), \(y))") { c in
             c.line("enum { HW = \(pixels), C = \(channels), OC = \(before + channels + after) };")
@@ -332,6 +232,28 @@ struct ChannelPadKernel: CKernel {
                 c.line("for (k = 0; k < C; ++k) y[i * OC + \(before) + k] = x[i * C + k];")
                 if after > 0 { c.line("for (k = \(before) + C; k < OC; ++k) y[i * OC + k] = 0.0f;") }
             }
+        }
+    }
+}
+
+extension Kernel {
+    /// The C printer of this kernel.
+    var c: any CKernel {
+        switch self {
+        case .conv(let k): k
+        case .batchNorm(let k): k
+        case .relu(let k): k
+        case .add(let k): k
+        case .concat(let k): k
+        case .pool(let k): k
+        case .globalAvgPool(let k): k
+        case .flatten(let k): k
+        case .linear(let k): k
+        case .softmax(let k): k
+        case .maxSoftmaxLogit(let k): k
+        case .sigmoid(let k): k
+        case .subsample(let k): k
+        case .channelPad(let k): k
         }
     }
 }

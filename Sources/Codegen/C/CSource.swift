@@ -185,8 +185,9 @@ public struct CSource: Sendable {
         s.comment("---- kernels: one per distinct op and shape ----")
         s.line()
         for (name, kernel) in prog.kernels {
-            if !(kernel is ConvKernel) { s.comment(kernel.summary) }
-            kernel.emit(&s, name: name)
+            // A convolution comments its tile functions and itself.
+            if case .conv = kernel {} else { s.comment(kernel.summary) }
+            kernel.c.emit(&s, name: name)
             s.line()
         }
         s.comment("---- nodes: one function per fused IR node, named after it ----")
@@ -320,7 +321,7 @@ public struct CSource: Sendable {
                 at = lineEnd
             }
         }
-        for entry in prog.weights.entries {
+        for entry in prog.lowered.weights.entries {
             if entry.offset > at {
                 out += Array("    /* padding */\n".utf8)
                 emitValues(upTo: entry.offset)

@@ -1,7 +1,7 @@
 import IR
 
-/// The memory layout the C backend uses, chosen so that clang -O3 vectorizes every hot loop
-/// without intrinsics:
+/// The memory layout every backend uses (the lowered program packs weights for it), chosen so
+/// that an optimizing compiler (clang -O3 for the C) vectorizes every hot loop without intrinsics:
 ///
 /// - Activations are channels last: a `[1, C, H, W]` value is stored `[H][W][C]`. A pixel's
 ///   channels are contiguous, so a convolution's innermost loop runs over output channels with
@@ -21,7 +21,7 @@ import IR
 ///
 /// The arena is the memory plan's (`MemoryPlan`, greedy by size over the segmented schedule)
 /// followed by the largest convolution window.
-enum CLayout {
+enum KernelLayout {
     /// Output channels per block, and output pixels per tile, for a convolution whose output rows
     /// have `pixels` pixels and whose groups have `channels` output channels: about 8 vector
     /// accumulators of 16 floats per tile (8 pixels × 16 channels, 4 × 32, 2 × 64), enough
@@ -80,35 +80,5 @@ enum CLayout {
             shift.append(Float(Double(beta.data[c]) - Double(mean.data[c]) * s))
         }
         return (scale, shift)
-    }
-}
-
-/// Every weight the generated code reads, in one float array: each tensor starts at a multiple of
-/// 16 floats (64 bytes, a cache line), and is named for the comments of `<model>_weights.c`.
-struct WeightBlob: Sendable {
-    struct Entry: Sendable {
-        var name: String
-        var layout: String
-        var offset: Int
-        var count: Int
-    }
-
-    private(set) var values: [Float] = []
-    private(set) var entries: [Entry] = []
-
-    static let alignment = 16
-
-    /// Appends a tensor and returns its offset, in floats.
-    mutating func add(_ name: String, layout: String, _ data: [Float]) -> Int {
-        while values.count % Self.alignment != 0 { values.append(0) }
-        let offset = values.count
-        values += data
-        entries.append(Entry(name: name, layout: layout, offset: offset, count: data.count))
-        return offset
-    }
-
-    /// The blob padded to a whole number of alignment units (so its size is a multiple of 64 bytes).
-    mutating func finish() {
-        while values.count % Self.alignment != 0 { values.append(0) }
     }
 }

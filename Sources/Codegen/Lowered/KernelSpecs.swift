@@ -1,0 +1,145 @@
+import IR
+
+/// What a kernel computes, as data: its op, shapes and attributes, with every bound a constant.
+/// The lowered program gives each node one of these; nodes whose kernels have the same `key`
+/// share one function in the generated code (the twelve identical convolutions of a ResNet stage
+/// are one kernel), so code size grows with the number of distinct shapes, not of layers.
+///
+/// Arguments, in order: input tensors, the output tensor, weight slices, then the scratch window
+/// when `scratchFloats > 0`. Values are channels last (see `KernelLayout`).
+protocol KernelSpec: Sendable {
+    /// Spells the whole signature; a backend names the kernel's function after it (`k_` + key in C).
+    var key: String { get }
+    /// One line for the comment above the function.
+    var summary: String { get }
+    /// Scratch floats the kernel needs (a convolution's padded window), 0 for none.
+    var scratchFloats: Int { get }
+}
+
+extension KernelSpec {
+    var scratchFloats: Int { 0 }
+}
+
+/// `[H][W][C]` geometry of a feature map, from an IR shape `[1, C, H, W]` (or `[1, F]`: 1×1×F).
+struct MapShape: Equatable {
+    var h: Int, w: Int, c: Int
+
+    init(_ shape: [Int]) {
+        if shape.count == 4 {
+            (h, w, c) = (shape[2], shape[3], shape[1])
+        } else {
+            (h, w, c) = (1, 1, shape.dropFirst().reduce(1, *))
+        }
+    }
+
+    var count: Int { h * w * c }
+    var spelled: String { "\(h)x\(w)x\(c)" }
+}
+
+/// y = max(x, 0).
+struct ReluKernel: KernelSpec {
+    var count: Int
+    var key: String { "relu_\(count)" }
+    var summary: String { "relu over \(grouped(count)) floats" }
+}
+
+/// y = x0 + x1, then max(·, 0) when a ReLU was fused into the add.
+struct AddKernel: KernelSpec {
+    var count: Int
+    var relu: Bool
+    var key: String { "add_\(count)" + (relu ? "_relu" : "") }
+    var summary: String { "add of \(grouped(count)) floats" + (relu ? ", relu" : "") }
+}
+
+/// Per-channel scale and shift (an inference BatchNorm that could not be folded into a conv).
+struct BatchNormKernel: KernelSpec {
+    var map: MapShape
+    var key: String { "batchnorm_\(map.spelled)" }
+    var summary: String { "batchnorm as scale and shift per channel, [\(map.h)][\(map.w)][\(map.c)]" }
+}
+
+/// Channel concatenation: each pixel's channels are the inputs' channels in argument order.
+struct ConcatKernel: KernelSpec {
+    var pixels: Int
+    var channels: [Int]
+    var key: String { "concat_\(pixels)_" + channels.map(String.init).joined(separator: "_") }
+    var summary: String { "concat of \(channels.count) maps over \(grouped(pixels)) pixels, channels \(channels.map(String.init).joined(separator: " + "))" }
+}
+
+/// Max or average over windows (average counting padding as zeros, PyTorch's default).
+struct PoolKernel: KernelSpec {
+    var max: Bool
+    var input: MapShape, output: MapShape
+    var kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int)
+
+    var key: String {
+        "\(max ? "maxpool" : "avgpool")\(kernel.0)x\(kernel.1)_s\(stride.0)x\(stride.1)_p\(pad.0)x\(pad.1)_\(input.spelled)"
+    }
+    var summary: String {
+        "\(max ? "max" : "average") pool \(kernel.0)x\(kernel.1) stride \(stride.0)x\(stride.1) pad \(pad.0)x\(pad.1), [\(input.h)][\(input.w)][\(input.c)] -> [\(output.h)][\(output.w)][\(output.c)]"
+    }
+}
+
+/// Mean of each channel over the whole map.
+struct GlobalAvgPoolKernel: KernelSpec {
+    var input: MapShape
+    var key: String { "global_avg_pool_\(input.spelled)" }
+    var summary: String { "global average pool, [\(input.h)][\(input.w)][\(input.c)] -> [\(input.c)]" }
+}
+
+/// `torch.flatten(x, 1)`: features in C, H, W order, so a channels-last map with more than one
+/// pixel is transposed; otherwise a copy.
+struct FlattenKernel: KernelSpec {
+    var input: MapShape
+    var key: String { "flatten_\(input.spelled)" }
+    var summary: String {
+        input.h * input.w == 1 ? "flatten (a copy) of \(input.c) floats" : "flatten [\(input.h)][\(input.w)][\(input.c)] to C, H, W order"
+    }
+}
+
+/// y = x · W + b with W stored `[in][out]`: the inner loop runs over outputs.
+struct LinearKernel: KernelSpec {
+    var inputs: Int, outputs: Int
+    var bias: Bool, relu: Bool
+    var key: String { "linear_\(inputs)_\(outputs)" + (bias ? "" : "_nobias") + (relu ? "_relu" : "") }
+    var summary: String { "linear \(inputs) -> \(outputs)" + (bias ? " + bias" : "") + (relu ? ", relu" : "") }
+}
+
+/// Softmax over channels (axis 1): over each pixel's channels, or over a `[1, F]` vector.
+struct SoftmaxKernel: KernelSpec {
+    var pixels: Int, channels: Int
+    var key: String { "softmax_\(pixels)x\(channels)" }
+    var summary: String { "softmax over \(channels) channels at \(grouped(pixels)) pixel\(pixels == 1 ? "" : "s"), max subtracted first" }
+}
+
+/// The logit of the largest softmax probability of `classes` logits (see `MaxSoftmaxLogit`):
+/// (x_m − x_r) − ln Σ_{k≠m} e^(x_k − x_r), m the argmax, r the runner-up, so the sum lies in
+/// [1, classes − 1]: no underflow, and z ≤ x_m − x_r needs no clamp once an infinite spread is
+/// caught. One class gives EEC_LOGIT_MAX (p = 1); a NaN logit gives NaN.
+struct MaxSoftmaxLogitKernel: KernelSpec {
+    var classes: Int
+    var key: String { "max_softmax_logit_\(classes)" }
+    var summary: String { "logit of the largest softmax probability of \(classes) logit\(classes == 1 ? "" : "s")" }
+}
+
+/// 1 / (1 + e^−x), elementwise.
+struct SigmoidKernel: KernelSpec {
+    var count: Int
+    var key: String { "sigmoid_\(count)" }
+    var summary: String { "sigmoid over \(grouped(count)) floats" }
+}
+
+/// `x[:, :, ::s, ::s]`.
+struct SubsampleKernel: KernelSpec {
+    var input: MapShape, output: MapShape
+    var stride: Int
+    var key: String { "subsample_s\(stride)_\(input.spelled)" }
+    var summary: String { "subsample by \(stride), [\(input.h)][\(input.w)][\(input.c)] -> [\(output.h)][\(output.w)][\(output.c)]" }
+}
+
+/// Zero channels before and after each pixel's channels.
+struct ChannelPadKernel: KernelSpec {
+    var pixels: Int, channels: Int, before: Int, after: Int
+    var key: String { "channel_pad_\(pixels)x\(channels)_\(before)_\(after)" }
+    var summary: String { "channel pad \(before) + \(channels) + \(after) over \(grouped(pixels)) pixels" }
+}
