@@ -99,6 +99,15 @@ final class LoweredProgramTests: XCTestCase {
             XCTAssertEqual(cCalls.map(\.macs), calls.map(\.macs))
             XCTAssertEqual(cCalls.map(\.comment), calls.map(\.description))
             XCTAssertEqual(cCalls.map(\.arguments.count), calls.map { $0.inputs.count + 1 + $0.weights.count + ($0.usesScratch ? 1 : 0) })
+            // Each arena slot named in <model>.c (`a_conv1 = 4096, /* conv1 [1,16,32,32] */`) has the lowered offset.
+            var named = 0
+            for line in CSource(c).source().components(separatedBy: "\n") where line.hasPrefix("    a_") && line.contains(" [") {
+                let parts = line.split(separator: " ")
+                guard parts.count >= 5, let offset = Int(parts[2].dropLast()) else { continue }
+                XCTAssertEqual(offset, try lowered.location(of: String(parts[4])).offset, line)
+                named += 1
+            }
+            XCTAssertEqual(named, lowered.arena.slots.count)
         }
     }
 

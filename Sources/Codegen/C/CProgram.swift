@@ -36,9 +36,12 @@ public struct CProgram: Sendable {
         public var name: String
         public var attach: String
         public var head: Step
-        /// Arena offsets in floats of the class logits and of the confidence logit.
+        /// Arena offsets in floats of the class logits and of the confidence logit, and the
+        /// names of those offsets in `<model>.c`.
         public var logitsOffset: Int
         public var confidenceOffset: Int
+        public var logitsSlot: String
+        public var confidenceSlot: String
         /// The compiled-in threshold T (a probability).
         public var threshold: Double
     }
@@ -51,6 +54,15 @@ public struct CProgram: Sendable {
     public var exits: [ExitPoint]
     /// Distinct kernels in order of first use, with their C names.
     var kernels: [(name: String, kernel: Kernel)]
+    /// The enum constants `<model>.c` defines, so that calls name offsets instead of spelling
+    /// them (a change to one node then changes only its own lines): each arena slot in the order
+    /// tensors are first written (`a_<tensor>`), the scratch window (`a_window`) when a kernel
+    /// uses it, and each weight tensor in blob order (`w_<node>_<tensor>`).
+    var slotNames: [(name: String, slot: TensorLocation)]
+    var windowName: String?
+    var weightNames: [(name: String, entry: WeightBlob.Entry)]
+    public var inputSlot: String
+    public var finalLogitsSlot: String
 
     public var model: String { lowered.model }
     /// `[1, C, H, W]`.
@@ -105,14 +117,27 @@ public struct CProgram: Sendable {
         let segmentFunctions = lowered.segments.map { names.claim($0.name) }
         let headFunctions = lowered.exits.map { names.claim($0.name) }
         kernels = lowered.kernels.map { (names.claim("k_" + $0.key), $0) }
+        // Offset names come last, so that they never change a function's or a kernel's name.
+        slotNames = arena.slots.map { (names.claim($0.name, prefix: "a_"), $0) }
+        let usesWindow = lowered.steps.contains { $0.calls.contains(where: \.usesScratch) }
+        windowName = usesWindow ? names.claim("window", prefix: "a_") : nil
+        weightNames = lowered.weights.entries.map { (names.claim($0.name, prefix: "w_"), $0) }
 
+        var slotName: [String: String] = [:]
+        for (name, slot) in slotNames { slotName[slot.name] = name }
+        var weightName: [String: String] = [:]
+        for (name, entry) in weightNames { weightName[entry.name] = name }
         func offset(_ tensor: String) -> Int { arena.slot(tensor)?.offset ?? 0 }
+        func slot(_ tensor: String) -> String { slotName[tensor] ?? "\(offset(tensor))" }
+        inputSlot = slot(lowered.input)
+        finalLogitsSlot = slot(lowered.output)
         let kernels = self.kernels
+        let window = windowName ?? "\(arena.scratchOffset / 4)"
         func step(_ step: LoweredProgram.Step, function: String) -> Step {
             let calls = step.calls.map { call in
-                var arguments = (call.inputs + [call.output]).map { "a + \(offset($0))" }
-                arguments += call.weights.map { "w + \($0.offset)" }
-                if call.usesScratch { arguments.append("a + \(arena.scratchOffset / 4)") }
+                var arguments = (call.inputs + [call.output]).map { "a + \(slot($0))" }
+                arguments += call.weights.map { "w + \(weightName[$0.name] ?? "\($0.offset)")" }
+                if call.usesScratch { arguments.append("a + \(window)") }
                 return Call(node: call.node, function: functionOf[call.node] ?? "", comment: call.description,
                             kernel: kernels[call.kernelIndex].name, arguments: arguments,
                             usesWeights: !call.weights.isEmpty, macs: call.macs)
@@ -122,7 +147,8 @@ public struct CProgram: Sendable {
         segments = zip(lowered.segments, segmentFunctions).map { step($0, function: $1) }
         exits = zip(lowered.exits, headFunctions).map { exit, function in
             ExitPoint(name: exit.name, attach: exit.attach, head: step(exit.head, function: function),
-                      logitsOffset: offset(exit.logits), confidenceOffset: offset(exit.confidence), threshold: exit.threshold)
+                      logitsOffset: offset(exit.logits), confidenceOffset: offset(exit.confidence),
+                      logitsSlot: slot(exit.logits), confidenceSlot: slot(exit.confidence), threshold: exit.threshold)
         }
     }
 }
