@@ -32,7 +32,7 @@ struct CLITrainCalibrateTests {
         #expect(output.metadata["eec.augment"] == "1")
 
         let calibrate = CLI.run(["calibrate", CLI.example("resnet44a"), "--weights", trained, "--data", images,
-                                 "--labels", cifar("test_y_0_2999.npy"), "--samples", "2000:2040", "--json",
+                                 "--labels", cifar("test_y_0_2999.npy"), "--samples", "2000:2040", "--json", "--backend", "interp",
                                  "--plot", dir.path("plot.svg"),
                                  "--csv", dir.path("sweep.csv")] + normalize)
         #expect(calibrate.status == 0, "\(calibrate.transcript)")
