@@ -33,6 +33,7 @@ enum EarlyExitRun {
     /// or recorded in the weights, a threshold, the C backend or `--json`.
     static func wanted(_ args: Arguments) -> Bool {
         if args.options["--backend"] == "c" || args.flags.contains("--json") { return true }
+        if args.options["--backend"] == DeviceRun.backendName { return true } // issue 13
         if !exitOptionNames.union(["--threshold", "--thresholds", "--exits"]).isDisjoint(with: args.options.keys) { return true }
         guard let path = args.options["--weights"], let file = try? TrainedWeights.read(path) else { return false }
         return file.metadata["eec.branches"] != nil
@@ -72,7 +73,9 @@ enum EarlyExitRun {
 
     static func run(_ args: Arguments, _ console: inout Console) throws -> Int32 {
         let path = try args.file()
-        let backend = try args.choice("--backend", default: Backend.interp, Backend.allCases)
+        // Issue 13: `--backend cortex-m4` runs the C backend's network on an emulated device (DeviceRun.swift).
+        let onDevice = args.options["--backend"] == DeviceRun.backendName
+        let backend = onDevice ? Backend.c : try args.choice("--backend", default: Backend.interp, Backend.allCases)
         let thresholdOption = try ThresholdOption.parse(args)
         let seed = try seedOption(args)
         let backbone = try loadGraph(path, &console)
@@ -103,6 +106,7 @@ enum EarlyExitRun {
         }
         let thresholds = try thresholdOption?.resolve(exits: exits) ?? recorded ?? Array(repeating: defaultThreshold, count: exits)
         let (inputs, range) = try readData(args, option: "--input", graph: backbone)
+        let nonFinite = warnNonFinite(inputs, source: args.options["--input"] ?? "input", &console)
         var labels: [Int]?
         if let labelPath = args.options["--labels"] {
             let all: [Int]
@@ -143,6 +147,9 @@ enum EarlyExitRun {
             secondsPerSample = Date().timeIntervalSince(start) / Double(max(1, inputs.count))
             answers = out
             how = "reference interpreter, every exit evaluated"
+        case .c where onDevice: // issue 13: DeviceRun runs and reports
+            return try DeviceRun.run(args, withExits, thresholds: thresholds, inputs: inputs, labels: labels,
+                                     convention: configuration.convention, path: path, &console)
         case .c:
             let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run")
             // The backbone alone, compiled and timed in the same run: the figure the exits must beat.
@@ -165,7 +172,7 @@ enum EarlyExitRun {
         }
         if args.flags.contains("--json") {
             console.print(json(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph, secondsPerSample: secondsPerSample,
-                               backboneSecondsPerSample: backboneSecondsPerSample, spent: spent, backend: backend).text)
+                               backboneSecondsPerSample: backboneSecondsPerSample, spent: spent, backend: backend, nonFinite: nonFinite).text)
         } else {
             report(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph,
                    convention: configuration.convention, secondsPerSample: secondsPerSample, how: how, spent: spent,
@@ -183,7 +190,7 @@ enum EarlyExitRun {
         let exits = costs.rows.count - 1
         if perSample {
             for (n, a) in answers.enumerated() {
-                console.print("\(n): class \(a.classIndex) (\(a.exitIndex < exits ? "exit \(a.exitIndex)" : "final"))")
+                console.print("\(n): \(describeClass(a.classIndex)) (\(a.exitIndex < exits ? "exit \(a.exitIndex)" : "final"))")
             }
         }
         let n = max(1, answers.count)
@@ -215,7 +222,7 @@ enum EarlyExitRun {
     /// backbone's, exit heads included: counted by the C runtime, or (interp) by the path cost
     /// of each sample's exit in MACs, the same rule.
     static func json(_ answers: [Answer], labels: [Int]?, thresholds: [Double], withExits: VerifiedGraph, secondsPerSample: Double,
-                     backboneSecondsPerSample: Double, spent: Spent?, backend: Backend) -> JSON {
+                     backboneSecondsPerSample: Double, spent: Spent?, backend: Backend, nonFinite: Int = 0) -> JSON {
         let n = Double(max(1, answers.count))
         let exits = withExits.graph.exits.count
         var histogram = [Int](repeating: 0, count: exits + 1)
@@ -235,6 +242,7 @@ enum EarlyExitRun {
         }
         return .object([
             ("model", .string(withExits.graph.model)), ("backend", .string(backend.rawValue)), ("samples", .int(answers.count)),
+            ("non_finite_samples", .int(nonFinite)),
             ("accuracy", accuracy), ("backbone_accuracy", backboneAccuracy), ("agreement", .double(agreement)),
             ("macs_ratio", .double(macsRatio)), ("macs_per_sample", spent.map { .int($0.mean) } ?? .null),
             ("backbone_macs", spent.map { .int($0.backbone) } ?? .null),

@@ -5,7 +5,7 @@ let runCommand = Command(
     name: "run",
     help: """
         usage: eec run FILE --input X.npy [--weights W.safetensors] [--mean M] [--std S]
-                      [--labels Y.npy] [--output Y.npy] [--seed N] [--backend interp|c]
+                      [--labels Y.npy] [--output Y.npy] [--seed N] [--backend interp|c|cortex-m4]
                       [--branches N ...] [--threshold T | --thresholds t0,t1,..] [--exits E.npy]
                       [--samples A:B] [--json]
 
@@ -23,7 +23,11 @@ let runCommand = Command(
           --seed N             seed of the default weights (default 0)
           --backend interp|c   the reference interpreter (default), or the generated C, compiled with
                                clang (or $CC) -O3 -march=native in .eec-cache/ ($EEC_CACHE_DIR
-                               overrides) and really exiting early
+                               overrides) and really exiting early; or cortex-m4: that C as firmware for a
+                               Cortex-M4F run in qemu-system-arm (mps2-an386), with the instructions per
+                               inference (QEMU -icount: deterministic, not cycles), flash, RAM and the
+                               stack's high-water mark (--json: instructions_per_sample, instructions_mean,
+                               instructions_per_exit, backbone_instructions, flash_bytes, stack_bytes_used, ..)
           --branches N, --distribution D, --exit-block B, --cost C, --exit-after OPS
                                the exits, as for eec compile
           --threshold T        exit when the confidence reaches T (default: the thresholds recorded by
@@ -62,6 +66,7 @@ let runCommand = Command(
     } catch let error as FormatError {
         throw InputError(message: error.description)
     }
+    warnNonFinite(inputs, source: inputPath, &console)
     let interpreter = Interpreter(graph, weights: bound)
     var logits: [Float] = []
     var correct = 0
@@ -71,7 +76,7 @@ let runCommand = Command(
         logits += result.logits.data
         let predicted = argmax(result.logits.data)
         if let labels, labels[n] == predicted { correct += 1 }
-        if args.options["--output"] == nil && inputs.count <= 100 { console.print("\(n): class \(predicted)") }
+        if args.options["--output"] == nil && inputs.count <= 100 { console.print("\(n): \(describeClass(predicted))") }
     }
     let seconds = Date().timeIntervalSince(start)
     console.print("\(inputs.count) samples, \(String(format: "%.1f", seconds * 1000 / Double(max(1, inputs.count)))) ms per sample (reference interpreter)")
@@ -88,9 +93,31 @@ let runCommand = Command(
     return ExitStatus.ok
 }
 
-/// Index of the largest value (the first one on ties, as torch.argmax).
+/// The class an answer gives: the index of the largest logit (the first on ties, as
+/// torch.argmax), or `noClass` when a logit is NaN, as the C runtime's EEC_NO_CLASS: a NaN or
+/// infinite input propagates to the logits, and class 0 would be a silent wrong answer.
 func argmax(_ values: [Float]) -> Int {
     var best = 0
-    for i in values.indices where values[i] > values[best] { best = i }
+    for i in values.indices {
+        if values[i].isNaN { return noClass }
+        if values[i] > values[best] { best = i }
+    }
     return best
+}
+
+/// The class of an answer whose logits hold a NaN (EEC_NO_CLASS in C).
+let noClass = -1
+
+/// How a sample's answer is printed.
+func describeClass(_ c: Int) -> String { c == noClass ? "no class (NaN logits: the input holds NaN or infinite values)" : "class \(c)" }
+
+/// Warns about samples holding NaN or infinite values; returns how many do.
+@discardableResult
+func warnNonFinite(_ inputs: [Tensor], source: String, _ console: inout Console) -> Int {
+    let bad = inputs.indices.filter { inputs[$0].data.contains { !$0.isFinite } }
+    if !bad.isEmpty {
+        let shown = bad.prefix(5).map(String.init).joined(separator: ", ")
+        console.error("\(source): warning: \(bad.count) of \(inputs.count) samples hold NaN or infinite values (sample\(bad.count == 1 ? "" : "s") \(shown)\(bad.count > 5 ? ", ..." : "")); they get no class and count as wrong")
+    }
+    return bad.count
 }

@@ -162,6 +162,6 @@ extension CProgram {
     /// What eec_runtime.h declares.
     static let runtimeNames: Set<String> = [
         "eec_run", "eec_run_all", "eec_expf", "eec_logf", "eec_threshold_logit", "eec_result", "eec_model", "eec_step",
-        "EEC_RUNTIME_H", "EEC_OK", "EEC_ERROR_NULL", "EEC_ERROR_ALIGNMENT", "EEC_LOGIT_MAX",
+        "EEC_RUNTIME_H", "EEC_OK", "EEC_ERROR_NULL", "EEC_ERROR_ALIGNMENT", "EEC_LOGIT_MAX", "EEC_NO_CLASS",
     ]
 }

@@ -23,11 +23,13 @@ static void eec_load_input(const eec_model *model, const float *input, float *ar
     }
 }
 
-/* Index of the largest logit, the first one on ties (as torch.argmax). */
+/* Index of the largest logit, the first one on ties (as torch.argmax); EEC_NO_CLASS when a logit
+ * is NaN (a NaN or infinite input propagates to the logits: no class is better than class 0). */
 static int32_t eec_argmax(const float *logits, uint32_t count)
 {
     uint32_t best = 0, i;
-    for (i = 1; i < count; ++i) {
+    for (i = 0; i < count; ++i) {
+        if (logits[i] != logits[i]) return EEC_NO_CLASS;
         if (logits[i] > logits[best]) best = i;
     }
     return (int32_t)best;

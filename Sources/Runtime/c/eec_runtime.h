@@ -27,6 +27,12 @@ extern "C" {
 #define EEC_ERROR_NULL 1      /* a required pointer is NULL */
 #define EEC_ERROR_ALIGNMENT 2 /* the arena is not aligned for floats (4 bytes) */
 
+/* The class_index of a result whose logits hold a NaN. A NaN or infinite input, or weights that
+ * overflow, propagate NaN through the kernels; an exit whose confidence logit is NaN is never
+ * taken (z >= T is false), so such a sample reaches the final classifier, and its NaN logits give
+ * no class rather than a silent class 0. */
+#define EEC_NO_CLASS (-1)
+
 /* The largest finite float. It is the confidence logit reported when the final classifier
  * answers (it always does), eec_threshold_logit(1) (never exit) and, negated,
  * eec_threshold_logit(0) (always exit). */
@@ -34,7 +40,8 @@ extern "C" {
 
 /* What one inference returns. */
 typedef struct eec_result {
-    int32_t class_index;    /* argmax of the answering classifier's logits (the first on ties) */
+    int32_t class_index;    /* argmax of the answering classifier's logits (the first on ties);
+                               EEC_NO_CLASS when one of them is NaN */
     int32_t exit_index;     /* 0 .. exits-1 for an early exit, exits for the final classifier */
     float confidence_logit; /* z of the answering exit, h = 1 / (1 + e^-z); EEC_LOGIT_MAX for the final one */
     uint64_t macs;          /* multiply-accumulates spent: segments run plus every exit head evaluated */
