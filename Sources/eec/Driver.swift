@@ -17,10 +17,14 @@ enum Driver {
           bench FILE...   time the front end (parse, verify, cost)
           bench-c [FILE]  time the generated C (latency, GFLOP/s, % of peak, Cortex-M4 code size)
           train FILE      train exit heads on a frozen backbone (PTEE)
-          calibrate FILE  sweep the exit threshold and pick one for an accuracy budget
+          calibrate FILE  choose the exits to keep and their thresholds for an accuracy budget
 
-        Run 'eec <command> --help' for a command's options.
+        Run 'eec <command> --help' for a command's options, 'eec --version' for the version.
         """
+
+    /// The version `eec --version` prints. Generated files never carry it (they stay
+    /// byte-identical across versions that generate the same code).
+    static let version = "eec 0.2.0"
 
     /// The real entry point: writes to the process's streams.
     static func main(_ args: [String]) -> Int32 {
@@ -35,6 +39,10 @@ enum Driver {
         }
         if name == "--help" || name == "-h" || name == "help" {
             console.print(usage)
+            return ExitStatus.ok
+        }
+        if name == "--version" || name == "version" {
+            console.print(version)
             return ExitStatus.ok
         }
         guard let command = commands.first(where: { $0.name == name }) else {

@@ -40,3 +40,13 @@ import Testing
         #expect(out.out.contains("1: class "), "\(out.transcript)")
     }
 }
+
+@Suite struct CLIVersionTests {
+    @Test func versionIsPrinted() {
+        for flag in ["--version", "version"] {
+            let r = CLI.run([flag])
+            #expect(r.status == 0 && r.out == Driver.version + "\n", "\(r.transcript)")
+        }
+        #expect(CLI.run(["--help"]).out.contains("eec --version"))
+    }
+}
