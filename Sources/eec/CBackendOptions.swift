@@ -63,6 +63,24 @@ func emitC(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, dire
                   + (exits > 0 ? " (T = \(thresholdSummary(values)))" : ""))
 }
 
+/// `eec compile --emit swift -o DIR`: writes the SwiftPM package and says what it wrote.
+func emitSwift(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, directory: String,
+               _ console: inout Console) throws {
+    let exits = compiled.graph.graph.exits.count
+    let values = try thresholds?.resolve(exits: exits) ?? Array(repeating: defaultThreshold, count: exits)
+    let source: SwiftSource
+    do {
+        source = SwiftSource(try LoweredProgram(compiled, thresholds: values, alignment: alignment))
+        try source.write(to: directory)
+    } catch {
+        throw InputError(message: "eec compile: \(error)")
+    }
+    let lowered = source.program.lowered
+    console.print("\(lowered.model): wrote Package.swift and \(source.sourceFolder)/: \(source.program.typeName).swift, Weights.swift, Runtime.swift to \(directory)")
+    console.print("  \(lowered.kernelCount) kernels, \(grouped(lowered.weights.values.count)) weights, arena \(grouped(lowered.arena.bytes)) bytes, \(exits) exit\(exits == 1 ? "" : "s")"
+                  + (exits > 0 ? " (T = \(thresholdSummary(values)))" : ""))
+}
+
 /// Thresholds for a one-line report: one value when they are all the same, else the list.
 func thresholdSummary(_ values: [Double]) -> String {
     if let first = values.first, values.count > 1, values.allSatisfy({ $0 == first }) { return "\(String(format: "%g", first)) for all" }

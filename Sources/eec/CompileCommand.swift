@@ -7,7 +7,7 @@ let compileCommand = Command(
     name: "compile",
     help: """
         usage: eec compile FILE [--branches N|all | --exit-at A,B,..] [--distribution D] [--exit-block B]
-                          [--confidence C] [--cost C] [--exit-after OPS] [--weights W] [--emit ir|dot|c] [--json] [-o OUT]
+                          [--confidence C] [--cost C] [--exit-after OPS] [--weights W] [--emit ir|dot|c|swift] [--json] [-o OUT]
                           [--threshold T | --thresholds t0,t1,..]
 
         Places N exits, inserts their heads, folds BatchNorm, fuses ReLUs, cuts the backbone into
@@ -33,6 +33,8 @@ let compileCommand = Command(
           --emit ir|dot         print the compiled IR, or Graphviz with segments as clusters
           --emit c -o DIR       write a C library to DIR: <model>.h, <model>.c, <model>_weights.c,
                                 eec_runtime.h, eec_runtime.c (see the README, "Compiling to C")
+          --emit swift -o DIR   write a SwiftPM package to DIR: Package.swift, Sources/<Model>/
+                                <Model>.swift, Weights.swift, Runtime.swift
           --threshold T         the exits' compiled-in threshold (default 0.5); changeable at run time
           --thresholds t0,..    one threshold per exit
           --json                print the plan as one JSON object
@@ -101,6 +103,8 @@ let compileCommand = Command(
         try emit(DotEmitter.emit(compiled.graph), args, &console)
     case .c(let directory)?:
         try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console)
+    case .swift(let directory)?:
+        try emitSwift(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console)
     case nil:
         if args.flags.contains("--json") {
             console.print(plan.json.text)
@@ -124,7 +128,7 @@ struct CompileOptions {
     var alignment: Int
     /// What `--emit` writes; C needs the folder `-o` names.
     enum Emit {
-        case ir, dot, c(directory: String)
+        case ir, dot, c(directory: String), swift(directory: String)
     }
     var emit: Emit?
     var printAll: Bool
@@ -151,8 +155,13 @@ struct CompileOptions {
                 throw Arguments.UsageError(message: "--emit c needs -o DIR, the folder to write the C files to")
             }
             emit = .c(directory: directory)
+        case "swift":
+            guard let directory = args.options["-o"] else {
+                throw Arguments.UsageError(message: "--emit swift needs -o DIR, the folder to write the Swift package to")
+            }
+            emit = .swift(directory: directory)
         case let other?:
-            throw Arguments.UsageError(message: "option '--emit' expects ir, dot or c, found '\(other)'")
+            throw Arguments.UsageError(message: "option '--emit' expects ir, dot, c or swift, found '\(other)'")
         }
         thresholds = try ThresholdOption.parse(args)
         printAll = args.flags.contains("--print-after-all")

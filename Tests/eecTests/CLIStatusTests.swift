@@ -165,7 +165,7 @@ import IR
     @Test func badEmitAndAlign() {
         let emit = CLI.run("compile", CLI.example("resnet20"), "--emit", "wasm")
         #expect(emit.status == 2)
-        #expect(emit.err.contains("option '--emit' expects ir, dot or c, found 'wasm'"), "\(emit.transcript)")
+        #expect(emit.err.contains("option '--emit' expects ir, dot, c or swift, found 'wasm'"), "\(emit.transcript)")
         // A usage error, so reported before any file is read or weights are made.
         let noDirectory = CLI.run("compile", CLI.example("resnet20"), "--emit", "c")
         #expect(noDirectory.status == 2)

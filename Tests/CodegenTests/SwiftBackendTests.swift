@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+import IR
+import Passes
+import Codegen
+import Runtime
+
+/// The Swift backend (`--emit swift`): the generated package built with `swift build -c release`
+/// beside a harness, its logits against the reference interpreter (as EquivalenceTests holds the
+/// C: 1e-4 of the largest |logit|), its early-exit decisions and MACs against the C backend's at
+/// the same thresholds, and byte-identical generation. Swift builds are slow: each network is
+/// built once, cached in the process's test folder.
+final class SwiftBackendTests: XCTestCase {
+    func testResNet20() throws {
+        for branches in [0, 3] {
+            try check(try CompiledNetwork("resnet20", branches: branches), samples: 3)
+        }
+    }
+
+    /// Every op and kernel variant, with two exits on odd shapes (block remainders, scalar lanes).
+    func testEveryOp() throws {
+        let graph = try allOpsGraph()
+        for branches in [0, 2] {
+            try check(try CompiledNetwork(graph, weights: WeightBinder.seeded(graph, seed: 3), branches: branches), samples: 3)
+        }
+    }
+
+    /// Two generations of the same network give the same bytes, file for file.
+    func testByteIdenticalGeneration() throws {
+        let network = try CompiledNetwork("resnet20", branches: 3)
+        let first = SwiftSource(try LoweredProgram(network.compiled, thresholds: [0.9, 0.8, 0.7])).files()
+        let second = SwiftSource(try LoweredProgram(network.compiled, thresholds: [0.9, 0.8, 0.7])).files()
+        XCTAssertEqual(first.map(\.path), ["Package.swift", "Sources/Resnet20/Resnet20.swift", "Sources/Resnet20/Weights.swift",
+                                          "Sources/Resnet20/Runtime.swift"])
+        for (a, b) in zip(first, second) { XCTAssertTrue(a.bytes == b.bytes, a.path) }
+        let model = String(decoding: first[1].bytes, as: UTF8.self)
+        // Offsets are named once; calls use the names.
+        XCTAssertTrue(model.contains("static let a_conv1 = "), "arena slots are named")
+        XCTAssertFalse(model.contains("Foundation"), "the package imports nothing")
+    }
+
+    /// Weights.swift holds each float's exact bit pattern.
+    func testWeightsAreExactBitPatterns() throws {
+        let network = try CompiledNetwork("resnet20", branches: 0)
+        let lowered = try LoweredProgram(network.compiled)
+        let text = String(decoding: SwiftSource(lowered).weightsSource(), as: UTF8.self)
+        guard let entry = lowered.weights.entries.first, let start = text.range(of: "eecDecodeHex(\"") else {
+            throw TestFailure("no weights in Weights.swift")
+        }
+        let hex = text[start.upperBound...].prefix(8 * 4)
+        let expected = lowered.weights.values[entry.offset..<(entry.offset + 4)].map { String(format: "%08x", $0.bitPattern) }.joined()
+        XCTAssertEqual(String(hex), expected)
+    }
+
+    func check(_ network: CompiledNetwork, samples: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let swift: String
+        do { swift = try SwiftHarness.findSwift() } catch { throw XCTSkip("\(error)") }
+        let lowered = try LoweredProgram(network.compiled)
+        let harness = try SwiftHarness(SwiftSource(lowered), swift: swift, cacheRoot: testCache)
+        let inputs = seededInputs(network.reference.graph.graph.input.shape, count: samples)
+        let all = try harness.runAll(inputs)
+        let interpreter = try network.interpreter()
+        let expected = inputs.map { interpreter.run($0) }
+        let exits = lowered.exits.count
+        let name = "\(lowered.model) with \(exits) exits (Swift)"
+        for (s, reference) in expected.enumerated() {
+            let referenceLogits = reference.exits.map(\.logits.data) + [reference.logits.data]
+            XCTAssertEqual(all[s].logits.count, exits + 1, file: file, line: line)
+            for (k, logits) in referenceLogits.enumerated() where k < all[s].logits.count {
+                let scale = max(Float.leastNormalMagnitude, logits.map { abs($0) }.max() ?? 0)
+                let error = zip(logits, all[s].logits[k]).map { abs($0 - $1) }.max() ?? .infinity
+                XCTAssertLessThanOrEqual(error / scale, 1e-4, "\(name), sample \(s), \(k < exits ? "exit \(k)" : "final") logits: error \(error) of \(scale)", file: file, line: line)
+            }
+            for (k, exit) in reference.exits.enumerated() {
+                let error = abs(exit.confidence - all[s].confidenceLogits[k])
+                XCTAssertLessThanOrEqual(error / max(1, abs(exit.confidence)), 1e-4, "\(name), sample \(s), exit \(k) confidence logit", file: file, line: line)
+            }
+        }
+        // The decisions at the same thresholds as the C backend's.
+        let c = try CHarness(CSource(CProgram(lowered)), toolchain: try toolchain(), cacheRoot: testCache)
+        var sets: [[Double]] = [Array(repeating: 0, count: exits), Array(repeating: 1, count: exits), Array(repeating: 0.5, count: exits)]
+        for k in 0..<exits {
+            var t = Array(repeating: 1.0, count: exits)
+            t[k] = max(0, ExitRule.sigmoid(Double(expected[0].exits[k].confidence)) - 1e-3)
+            sets.append(t)
+        }
+        for thresholds in exits == 0 ? [[]] : sets {
+            let logits = thresholds.map(CSource.thresholdLogit)
+            let (answers, _) = try harness.run(inputs, thresholdLogits: logits)
+            let (cAnswers, _) = try c.run(inputs, thresholdLogits: logits)
+            for (s, (answer, cAnswer)) in zip(answers, cAnswers).enumerated() {
+                let z = expected[s].exits.map(\.confidence)
+                let near = (0..<exits).contains { abs(ExitRule.sigmoid(Double(z[$0])) - thresholds[$0]) < 1e-5 }
+                if !near {
+                    XCTAssertEqual(answer.exitIndex, cAnswer.exitIndex, "\(name), sample \(s), T = \(thresholds): exit taken, Swift vs C", file: file, line: line)
+                }
+                if answer.exitIndex == cAnswer.exitIndex {
+                    XCTAssertEqual(answer.macs, cAnswer.macs, "\(name), sample \(s): MACs, Swift vs C", file: file, line: line)
+                    XCTAssertEqual(answer.classIndex, cAnswer.classIndex, "\(name), sample \(s): class, Swift vs C", file: file, line: line)
+                }
+                XCTAssertEqual(answer.logits, all[s].logits[answer.exitIndex], "\(name): run answers with run_all's classifier", file: file, line: line)
+                XCTAssertEqual(answer.classIndex, argmax(answer.logits), file: file, line: line)
+            }
+        }
+    }
+}
