@@ -7,6 +7,7 @@ let benchCCommand = Command(
     name: "bench-c",
     help: """
         usage: eec bench-c [FILE...] [--runs N] [--seed N]
+               eec bench-c [FILE...] --target cortex-m4 [--branches N ...] [--seed N]
 
         Times the generated C at batch 1 on one thread (the backbone, no exits): compiles each
         FILE (default: examples/resnet20.eeir, resnet32.eeir and resnet110.eeir) with seeded
@@ -16,9 +17,18 @@ let benchCCommand = Command(
         loop (best of 15 trials, before and after the networks). Also prints the Cortex-M4 .text
         bytes of the runtime and of each network's kernels (its weights are in another file).
         Builds are cached in .eec-cache/ under the current folder ($EEC_CACHE_DIR overrides).
+
+        With --target cortex-m4, builds each FILE (default: examples/resnet20.eeir and
+        resnet44a.eeir) with --branches exits (default 3; --distribution etc. as for eec compile)
+        as firmware for a Cortex-M4F, runs it in qemu-system-arm (mps2-an386) and prints the
+        instructions of one inference per path: the backbone with every exit off, each exit taken,
+        the final classifier after every head (QEMU -icount: deterministic, not cycles); then
+        flash (.text, .rodata with the weights) and RAM (arena, other static data, the stack's
+        high-water mark, measured by painting the stack).
         """,
-    valued: ["--runs", "--seed"]
+    valued: exitOptionNames.union(["--runs", "--seed", "--target"])
 ) { args, console in
+    if args.options["--target"] != nil { return try DeviceBench.run(args, &console) } // issue 13: DeviceBench.swift
     let runsText = args.options["--runs"] ?? "200"
     guard let runs = Int(runsText), runs >= 1, runs <= 1_000_000 else {
         throw Arguments.UsageError(message: "option '--runs' expects a number from 1 to 1000000, found '\(runsText)'")
