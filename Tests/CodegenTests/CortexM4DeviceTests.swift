@@ -63,6 +63,23 @@ final class CortexM4DeviceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(footprint.bss, footprint.arena)
     }
 
+    /// Counts past the 32-bit timer: a build whose timer wraps every million ticks (about 330,000
+    /// instructions) counts what the usual build counts, plus the wrap interrupts' few instructions.
+    func testTimerWrapsAreCounted() throws {
+        let qemu = try qemu()
+        let network = try CompiledNetwork("resnet20", branches: 3)
+        let source = CSource(try CProgram(network.compiled))
+        let input = seededInputs([1, 3, 32, 32], count: 1)
+        let exitZero = [[Self.always, Self.off, Self.off]]
+        let usual = try CortexM4Firmware(source, toolchain: try toolchain(), cacheRoot: testCache).run(input, thresholdLogits: exitZero, qemu: qemu)
+        let wrapping = try CortexM4Firmware(source, toolchain: try toolchain(), cacheRoot: testCache,
+                                            flags: CortexM4Firmware.defaultFlags + ["-DEEC_TIMER_RELOAD=0xFFFFFu"])
+            .run(input, thresholdLogits: exitZero, qemu: qemu)
+        let (a, b) = (usual.answers[0].instructions, wrapping.answers[0].instructions)
+        XCTAssertGreaterThan(b, a, "the wrap interrupts ran")
+        XCTAssertLessThan(b - a, a / 1000, "\(a) instructions, \(b) with the timer wrapping every 2^20 ticks")
+    }
+
     /// A missing emulator is an error that says how to install it, not a crash.
     func testMissingEmulatorSaysHowToInstallIt() {
         XCTAssertThrowsError(try QEMU.find(environment: ["PATH": "/nonexistent"])) { error in

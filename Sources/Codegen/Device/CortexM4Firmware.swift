@@ -154,17 +154,18 @@ public struct CortexM4Firmware: Sendable {
             throw CodegenError("the Cortex-M4 firmware wrote no output")
         }
         let words = out.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
-        let record = 6 + program.classes
+        let record = 7 + program.classes
         guard words.count == record * inputs.count + 3 else {
             throw CodegenError("the Cortex-M4 firmware wrote \(words.count) words for \(inputs.count) samples, expected \(record * inputs.count + 3)")
         }
         let trailer = words.suffix(3).map { Int($0) }
-        let overhead = QEMU.instructions(ticks: UInt32(trailer[2]))
+        let overhead = QEMU.instructions(ticks: UInt64(trailer[2]))
         let answers = (0..<inputs.count).map { s in
             let r = Array(words[(s * record)..<((s + 1) * record)])
             return Answer(classIndex: Int(Int32(bitPattern: r[0])), exitIndex: Int(Int32(bitPattern: r[1])),
                           confidenceLogit: Float(bitPattern: r[2]), macs: Int(UInt64(r[3]) | (UInt64(r[4]) << 32)),
-                          instructions: QEMU.instructions(ticks: r[5]) - overhead, logits: r[6...].map { Float(bitPattern: $0) })
+                          instructions: QEMU.instructions(ticks: UInt64(r[5]) | (UInt64(r[6]) << 32)) - overhead,
+                          logits: r[7...].map { Float(bitPattern: $0) })
         }
         return Run(answers: answers, stackBytesUsed: trailer[0], stackBytes: trailer[1], seconds: seconds)
     }

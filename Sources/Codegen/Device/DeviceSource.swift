@@ -22,11 +22,54 @@ enum DeviceSource {
             eec_fail("eec firmware: fault\\n");
         }
 
-        /* The vector table: initial stack pointer, reset, then the exceptions (no interrupt is used). */
-        __attribute__((section(".vectors"), used)) static void (*const eec_vectors[16])(void) = {
+        /* The board's CMSDK APB timer 0: a 32-bit down-counter at the 25 MHz peripheral clock, IRQ 8.
+         * Under QEMU's -icount its count follows the instructions executed, not the host's time. */
+        #define TIMER_CTRL (*(volatile uint32_t *)0x40000000u)
+        #define TIMER_VALUE (*(volatile uint32_t *)0x40000004u)
+        #define TIMER_RELOAD (*(volatile uint32_t *)0x40000008u)
+        #define TIMER_INTCLEAR (*(volatile uint32_t *)0x4000000Cu)
+        #ifndef EEC_TIMER_RELOAD
+        #define EEC_TIMER_RELOAD 0xFFFFFFFFu /* a test build sets less, to see wraps counted */
+        #endif
+
+        static volatile uint32_t eec_timer_wraps;
+
+        /* The timer reached zero and reloaded: one more wrap, so the count goes past 32 bits (a
+         * large network runs billions of instructions, 3.2 ticks each). */
+        static void eec_timer_irq(void)
+        {
+            TIMER_INTCLEAR = 1;
+            eec_timer_wraps = eec_timer_wraps + 1;
+        }
+
+        /* The vector table: initial stack pointer, reset, the exceptions, then IRQ 0 to 8 (the timer). */
+        __attribute__((section(".vectors"), used)) static void (*const eec_vectors[25])(void) = {
             (void (*)(void))(uintptr_t)__stack_top, eec_reset, eec_fault, eec_fault, eec_fault, eec_fault, eec_fault,
             0, 0, 0, 0, eec_fault, eec_fault, 0, eec_fault, eec_fault,
+            eec_fault, eec_fault, eec_fault, eec_fault, eec_fault, eec_fault, eec_fault, eec_fault, eec_timer_irq,
         };
+
+        void eec_timer_start(void)
+        {
+            TIMER_CTRL = 0;
+            TIMER_RELOAD = EEC_TIMER_RELOAD;
+            TIMER_VALUE = EEC_TIMER_RELOAD;
+            TIMER_INTCLEAR = 1;
+            eec_timer_wraps = 0;
+            *(volatile uint32_t *)0xE000E100u = 1u << 8; /* NVIC ISER0: enable IRQ 8 */
+            TIMER_CTRL = 1u | 8u;                        /* run, interrupt at zero */
+        }
+
+        uint64_t eec_timer_ticks(void)
+        {
+            uint32_t wraps, value;
+            /* Read again when a wrap came between the two reads. */
+            do {
+                wraps = eec_timer_wraps;
+                value = TIMER_VALUE;
+            } while (wraps != eec_timer_wraps);
+            return (uint64_t)wraps * ((uint64_t)EEC_TIMER_RELOAD + 1u) + (EEC_TIMER_RELOAD - value);
+        }
 
         void eec_reset(void)
         {
@@ -100,6 +143,9 @@ enum DeviceSource {
         int eec_semihost(int op, void *arguments);
         void eec_exit(int status) __attribute__((noreturn));
         void eec_fail(const char *message) __attribute__((noreturn));
+        /* Starts the board's timer from zero; its ticks since then (3.2 per instruction under QEMU -icount shift=7). */
+        void eec_timer_start(void);
+        uint64_t eec_timer_ticks(void);
         #endif
         """
 
@@ -134,9 +180,9 @@ enum DeviceSource {
     ///   thresholds.bin  raw float32 threshold logits: one per exit for every sample, or one set
     ///                   per sample (absent when the network has no exits)
     ///   out.bin         per sample int32 class, int32 exit, float32 confidence logit, uint32 MACs
-    ///                   low, high, uint32 timer ticks of the `<model>_run` call, float32
+    ///                   low, high, uint32 timer ticks of the `<model>_run` call low, high, float32
     ///                   logits[CLASSES]; then uint32 stack bytes used, stack bytes, and the ticks
-    ///                   of an empty measurement (two timer reads back to back)
+    ///                   of an empty measurement (two `eec_timer_ticks` calls back to back)
     static func harness(prefix p: String) -> String {
         let m = p.uppercased()
         return """
@@ -153,12 +199,6 @@ enum DeviceSource {
             static float input[\(m)_INPUT_SIZE];
             static float thresholds[EXITS_ROOM];
             extern uint32_t __stack_limit[], __stack_top[];
-
-            /* The CMSDK APB timer 0 of the board, a 32-bit down-counter at the 25 MHz peripheral clock. Under
-             * QEMU's -icount its count follows the instructions executed, not the host's time. */
-            #define TIMER_CTRL (*(volatile uint32_t *)0x40000000u)
-            #define TIMER_VALUE (*(volatile uint32_t *)0x40000004u)
-            #define TIMER_RELOAD (*(volatile uint32_t *)0x40000008u)
 
             static int open_file(const char *name, int mode)
             {
@@ -213,27 +253,25 @@ enum DeviceSource {
                     else if (bytes != \(m)_EXITS * 4) eec_fail("eec harness: thresholds.bin has the wrong size\\n");
                     if (!per_sample_limits) read_exactly(limits, thresholds, \(m)_EXITS * 4);
                 }
-                TIMER_CTRL = 0;
-                TIMER_RELOAD = 0xFFFFFFFFu;
-                TIMER_VALUE = 0xFFFFFFFFu;
-                TIMER_CTRL = 1;
+                eec_timer_start();
                 {
-                    uint32_t t0 = TIMER_VALUE;
-                    uint32_t t1 = TIMER_VALUE;
-                    overhead = t0 - t1;
+                    uint64_t t0 = eec_timer_ticks();
+                    uint64_t t1 = eec_timer_ticks();
+                    overhead = (uint32_t)(t1 - t0);
                 }
                 for (s = 0; s < samples; ++s) {
                     float logits[\(m)_CLASSES];
                     eec_result r;
-                    uint32_t record[6], t0, t1;
+                    uint32_t record[7];
+                    uint64_t t0, t1;
                     read_exactly(inputs, input, \(m)_INPUT_SIZE * 4);
                     if (per_sample_limits) read_exactly(limits, thresholds, \(m)_EXITS * 4);
                     poison(arena, \(m)_ARENA_BYTES / 4);
-                    t0 = TIMER_VALUE;
+                    t0 = eec_timer_ticks();
                     if (\(p)_run(\(p)_weights, input, arena, \(m)_EXITS > 0 ? thresholds : NULL, logits, &r) != EEC_OK) {
                         eec_fail("eec harness: \(p)_run failed\\n");
                     }
-                    t1 = TIMER_VALUE;
+                    t1 = eec_timer_ticks();
                     record[0] = (uint32_t)r.class_index;
                     record[1] = (uint32_t)r.exit_index;
                     {
@@ -243,7 +281,8 @@ enum DeviceSource {
                     }
                     record[3] = (uint32_t)r.macs;
                     record[4] = (uint32_t)(r.macs >> 32);
-                    record[5] = t0 - t1;
+                    record[5] = (uint32_t)(t1 - t0);
+                    record[6] = (uint32_t)((t1 - t0) >> 32);
                     write_exactly(out, record, sizeof record);
                     write_exactly(out, logits, sizeof logits);
                 }

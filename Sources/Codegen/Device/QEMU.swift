@@ -12,8 +12,8 @@ public struct QEMU: Sendable {
     public var executable: String
 
     /// 2^7 = 128 ns per instruction, 3.2 ticks of the 25 MHz timer: every instruction moves the
-    /// timer, so a difference of ticks gives the instructions exactly (see `instructions(ticks:)`),
-    /// and the 32-bit timer wraps only after 1.3 billion instructions.
+    /// timer, so a difference of ticks gives the instructions exactly (see `instructions(ticks:)`).
+    /// The 32-bit timer wraps every 1.3 billion instructions; the startup counts the wraps.
     public static let icountShift = 7
     /// The board's peripheral clock, which drives the CMSDK timer the harness reads.
     public static let timerHz = 25_000_000
@@ -41,7 +41,7 @@ public struct QEMU: Sendable {
     /// Instructions between two timer reads `ticks` apart. A read at instruction n sees
     /// floor(n · 2^shift / 40 ns) ticks, so a difference of ticks is 3.2 per instruction give or
     /// take one tick, and rounding recovers the instructions exactly.
-    public static func instructions(ticks: UInt32) -> Int {
+    public static func instructions(ticks: UInt64) -> Int {
         let nsPerTick = 1_000_000_000 / timerHz
         return Int((Double(ticks) * Double(nsPerTick) / Double(1 << icountShift)).rounded())
     }
