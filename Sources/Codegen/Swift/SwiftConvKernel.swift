@@ -115,7 +115,9 @@ extension ConvKernel: SwiftKernel {
         func type(_ width: Int) -> String { width == 1 ? "Float" : "SIMD\(width)<Float>" }
         func load(_ base: String, _ at: Int, _ width: Int) -> String {
             let p = at == 0 ? base : "\(base) + \(at)"
-            return width == 1 ? "\(base)[\(at)]" : "eecLoad(\(p), as: \(type(width)).self)"
+            // Concrete raw-pointer loads: a generic helper over SIMD stays unspecialized at -Osize
+            // and allocates, which -no-allocations embedded builds reject.
+            return width == 1 ? "\(base)[\(at)]" : "UnsafeRawPointer(\(p)).loadUnaligned(as: \(type(width)).self)"
         }
         s.line("@inline(__always)")
         s.swiftFunction(name, params) { s in
@@ -149,7 +151,7 @@ extension ConvKernel: SwiftKernel {
                     if chunk.width == 1 {
                         s.line("out[\(at)] = \(value)")
                     } else {
-                        s.line("eecStore(\(value), out\(at == 0 ? "" : " + \(at)"))")
+                        s.line("UnsafeMutableRawPointer(out\(at == 0 ? "" : " + \(at)")).storeBytes(of: \(value), as: \(type(chunk.width)).self)")
                     }
                 }
             }

@@ -1,7 +1,6 @@
 /// Runtime.swift of every generated Swift package: the early-exit driver with the decision rule
 /// of Sources/Runtime/c/eec_runtime.c (run segment k, then exit head k; stop when its confidence
-/// logit z ≥ logit(T_k); T = 1 skips the head), the libm-free exp and log of the C runtime, and
-/// the vector loads the kernels use. No Foundation, no allocation, no print: it builds for
+/// logit z ≥ logit(T_k); T = 1 skips the head) and the libm-free exp and log of the C runtime. No Foundation, no allocation, no print: it builds for
 /// Embedded Swift.
 enum SwiftRuntime {
     static let fileName = "Runtime.swift"
@@ -112,9 +111,11 @@ func eecRunAll<N: EECNetwork>(_ n: N.Type, weights: UnsafePointer<Float>, input:
     }
 }
 
-/// 2^k for k in [-126, 127], built from its exponent bits.
+/// 2^k for k in [-126, 127], built from its exponent bits. Integers here are Int and shifts
+/// masking (`&<<`): Float(Int32) and the smart shifts go through BinaryInteger.words, which
+/// allocates, and -no-allocations embedded builds reject that.
 @inline(__always)
-func eecPow2(_ k: Int32) -> Float { Float(bitPattern: UInt32(k + 127) << 23) }
+func eecPow2(_ k: Int) -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: k &+ 127) &<< 23) }
 
 /// e^x without libm (eec_expf): x = k ln2 + r with |r| <= ln2/2 (ln2 split in two so k ln2 is
 /// exact), then e^x = 2^k e^r with e^r by its Taylor series to r^7.
@@ -124,7 +125,7 @@ func eecExp(_ x: Float) -> Float {
     if x > 0x1.62e42ep+6 { return .infinity }
     if x < -0x1.9fe368p+6 { return 0 }
     let t = x * log2e
-    let k = Int32(t < 0 ? t - 0.5 : t + 0.5)
+    let k = Int(t < 0 ? t - 0.5 : t + 0.5)
     let r = (x - Float(k) * ln2Hi) - Float(k) * ln2Lo
     var p: Float = 0x1.a01a02p-13
     p = 0x1.6c16c2p-10 + r * p
@@ -144,12 +145,12 @@ func eecExp(_ x: Float) -> Float {
 func eecLog(_ x: Float) -> Float {
     let ln2: Float = 0x1.62e430p-1
     var bits = x.bitPattern
-    var e: Int32 = 0
+    var e = 0
     if bits < 0x0080_0000 { // subnormal: scale into the normal range first
         bits = (x * 0x1p+24).bitPattern
         e = -24
     }
-    e += Int32(bits >> 23) - 127
+    e += Int(bits &>> 23) - 127
     var m = Float(bitPattern: (bits & 0x007f_ffff) | 0x3f80_0000)
     if m > 0x1.6a09e6p+0 {
         m *= 0.5
@@ -175,17 +176,6 @@ public func eecThresholdLogit(_ threshold: Float) -> Float {
     return eecLog(threshold / (1 - threshold))
 }
 
-/// A vector of floats from any address (the arena and weights are only float-aligned).
-@inline(__always)
-func eecLoad<V: SIMD>(_ p: UnsafePointer<Float>, as _: V.Type) -> V where V.Scalar == Float {
-    UnsafeRawPointer(p).loadUnaligned(as: V.self)
-}
-
-@inline(__always)
-func eecStore<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-}
-
 /// Decodes `count` floats written as 8 lowercase hex digits each (their bit patterns) into `out`:
 /// the weights' form in Weights.swift, which compiles in seconds where an array literal of a
 /// million floats takes minutes to type-check.
@@ -195,7 +185,7 @@ func eecDecodeHex(_ text: StaticString, _ out: UnsafeMutablePointer<Float>, _ co
         var bits: UInt32 = 0
         for j in 0..<8 {
             let c = UInt32(p[i &* 8 &+ j])
-            bits = bits << 4 | (c < 58 ? c &- 48 : c &- 87)
+            bits = bits &<< 4 | (c < 58 ? c &- 48 : c &- 87)
         }
         out[i] = Float(bitPattern: bits)
     }

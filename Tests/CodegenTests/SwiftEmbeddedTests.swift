@@ -1,0 +1,33 @@
+import Foundation
+import XCTest
+import IR
+import Passes
+import Codegen
+
+/// The generated Swift builds as Embedded Swift for a Cortex-M4 (armv7em) with -no-allocations:
+/// no heap, no Foundation, no libm; its code size is printed beside the C's.
+final class SwiftEmbeddedTests: XCTestCase {
+    func testResNet20WithThreeExitsBuildsForArmv7em() throws {
+        let swift: String
+        do { swift = try SwiftHarness.findSwift() } catch { throw XCTSkip("\(error)") }
+        let tools = try toolchain()
+        let network = try CompiledNetwork("resnet20", branches: 3)
+        let lowered = try LoweredProgram(network.compiled)
+        let source = SwiftSource(lowered)
+        let folder = try temporaryFolder(self)
+        let swiftc = SwiftEmbedded.swiftc(besides: swift)
+        let model = "\(source.program.typeName).swift"
+        let code = try SwiftEmbedded.compile(source, files: [model, "Runtime.swift"], swiftc: swiftc, in: folder)
+        let runtime = try SwiftEmbedded.compile(source, files: ["Runtime.swift"], swiftc: swiftc, in: folder + "/runtime")
+        let text = try tools.textBytes(ofObject: code), runtimeText = try tools.textBytes(ofObject: runtime)
+        XCTAssertGreaterThan(text, 0)
+        // Nothing from a heap or libm: only memset/memcpy-like helpers may be called.
+        let undefined = try tools.undefinedSymbols(ofObject: code)
+        for symbol in undefined {
+            XCTAssertFalse(["malloc", "free", "swift_allocObject", "posix_memalign", "expf", "logf", "fmaf"].contains(symbol), "needs \(symbol)")
+        }
+        // The weights build too (their strings go to .rodata).
+        _ = try SwiftEmbedded.compile(source, files: [model, "Runtime.swift", "Weights.swift"], swiftc: swiftc, in: folder + "/all")
+        print("resnet20, 3 exits, Embedded Swift armv7em -Osize: .text \(text) B (runtime alone \(runtimeText) B); undefined: \(undefined.joined(separator: " "))")
+    }
+}
