@@ -34,6 +34,7 @@ enum EarlyExitRun {
     static func wanted(_ args: Arguments) -> Bool {
         if args.options["--backend"] == "c" || args.flags.contains("--json") { return true }
         if args.options["--backend"] == DeviceRun.backendName { return true } // issue 13
+        if args.options["--backend"] == SwiftRun.backendName { return true } // issue 9
         if !exitOptionNames.union(["--threshold", "--thresholds", "--exits"]).isDisjoint(with: args.options.keys) { return true }
         guard let path = args.options["--weights"], let file = try? TrainedWeights.read(path) else { return false }
         return file.metadata["eec.branches"] != nil
@@ -75,7 +76,9 @@ enum EarlyExitRun {
         let path = try args.file()
         // Issue 13: `--backend cortex-m4` runs the C backend's network on an emulated device (DeviceRun.swift).
         let onDevice = args.options["--backend"] == DeviceRun.backendName
-        let backend = onDevice ? Backend.c : try args.choice("--backend", default: Backend.interp, Backend.allCases)
+        // Issue 9: `--backend swift` runs the Swift backend's package (SwiftRun.swift) where the C would run.
+        let onSwift = args.options["--backend"] == SwiftRun.backendName
+        let backend = onDevice || onSwift ? Backend.c : try args.choice("--backend", default: Backend.interp, Backend.allCases)
         let thresholdOption = try ThresholdOption.parse(args)
         let seed = try seedOption(args)
         let backbone = try loadGraph(path, &console)
@@ -150,6 +153,11 @@ enum EarlyExitRun {
         case .c where onDevice: // issue 13: DeviceRun runs and reports
             return try DeviceRun.run(args, withExits, thresholds: thresholds, inputs: inputs, labels: labels,
                                      convention: configuration.convention, path: path, &console)
+        case .c where onSwift:
+            let measured = try SwiftRun.measure(withExits, backbone: Model(graph: backbone, weights: tensors), thresholds: thresholds,
+                                                inputs: inputs, path: path)
+            (answers, secondsPerSample, backboneSecondsPerSample) = (measured.answers, measured.secondsPerSample, measured.backboneSecondsPerSample)
+            (spent, how) = (measured.spent, measured.how)
         case .c:
             let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run")
             // The backbone alone, compiled and timed in the same run: the figure the exits must beat.

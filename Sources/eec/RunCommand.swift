@@ -5,7 +5,7 @@ let runCommand = Command(
     name: "run",
     help: """
         usage: eec run FILE --input X.npy [--weights W.safetensors] [--mean M] [--std S]
-                      [--labels Y.npy] [--output Y.npy] [--seed N] [--backend interp|c|cortex-m4]
+                      [--labels Y.npy] [--output Y.npy] [--seed N] [--backend interp|c|swift|cortex-m4]
                       [--branches N ...] [--threshold T | --thresholds t0,t1,..] [--exits E.npy]
                       [--samples A:B] [--json]
 
@@ -28,6 +28,7 @@ let runCommand = Command(
                                inference (QEMU -icount: deterministic, not cycles), flash, RAM and the
                                stack's high-water mark (--json: instructions_per_sample, instructions_mean,
                                instructions_per_exit, backbone_instructions, flash_bytes, stack_bytes_used, ..)
+          --backend swift      the generated Swift package, built with swift build -c release in .eec-cache/
           --branches N, --distribution D, --exit-block B, --cost C, --exit-after OPS
                                the exits, as for eec compile
           --threshold T        exit when the confidence reaches T (default: the thresholds recorded by
