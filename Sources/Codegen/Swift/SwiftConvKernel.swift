@@ -1,6 +1,7 @@
 /// The Swift functions of a convolution: the same row loop, window and register tiles as the C
 /// (see `ConvKernel`), with each tile's accumulators as SIMD vectors over output channels and
-/// explicit fused multiply-adds (Swift never contracts `a += x * w` itself; clang's C does).
+/// explicit fused multiply-adds where the target has them (`eecFMA`: Swift never contracts
+/// `a += x * w` itself; clang's C does).
 extension ConvKernel: SwiftKernel {
     func emitSwift(_ s: inout CWriter, name: String) {
         let (p, b) = tiling
@@ -137,7 +138,7 @@ extension ConvKernel: SwiftKernel {
                         for p in 0..<pixels {
                             s.line("let x\(p) = xp[\(p == 0 ? "" : "\(p * ps) &+ ")c]")
                             s.line(chunks.indices.map { j in
-                                "a\(p)_\(j).addProduct(x\(p), w\(j))"
+                                "eecFMA(&a\(p)_\(j), x\(p), w\(j))"
                             }.joined(separator: "; "))
                         }
                     }

@@ -8,12 +8,12 @@ public struct SwiftHarness: Sendable {
     public let source: SwiftSource
     public let swift: String
     public let directory: String
-    /// Extra `swift build` arguments (`-Xswiftc -target-cpu -Xswiftc native`, like the C's -march=native).
+    /// Extra `swift build` arguments (`releaseFlags`: this CPU, with its FMA unit, like the C's -march=native).
     public let flags: [String]
     /// Seconds the `swift build -c release` took (0 when the cache had it).
     public private(set) var buildSeconds = 0.0
 
-    public static let releaseFlags = ["-Xswiftc", "-target-cpu", "-Xswiftc", "native"]
+    public static let releaseFlags = ["-Xswiftc", "-target-cpu", "-Xswiftc", "native", "-Xswiftc", "-DEEC_FMA"]
 
     public var executable: String { (directory as NSString).appendingPathComponent("harness/.build/release/Harness") }
 

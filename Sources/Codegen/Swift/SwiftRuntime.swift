@@ -176,6 +176,47 @@ public func eecThresholdLogit(_ threshold: Float) -> Float {
     return eecLog(threshold / (1 - threshold))
 }
 
+/// a += x * w, fused where that is an instruction. Baseline x86-64 has no FMA unit, so a fused
+/// multiply-add there is a libm call per lane (100x slower): it multiplies and adds unless the
+/// build says the CPU has one (`-Xswiftc -DEEC_FMA -Xswiftc -target-cpu -Xswiftc native`), as
+/// clang's -march=native contracts the C. ARM (arm64, Cortex-M4F) always fuses. Concrete
+/// overloads, not one generic: an unspecialized generic allocates in embedded builds.
+@inline(__always)
+func eecFMA(_ a: inout SIMD16<Float>, _ x: Float, _ w: SIMD16<Float>) {
+    #if arch(x86_64) && !EEC_FMA
+    a += x * w
+    #else
+    a.addProduct(x, w)
+    #endif
+}
+
+@inline(__always)
+func eecFMA(_ a: inout SIMD8<Float>, _ x: Float, _ w: SIMD8<Float>) {
+    #if arch(x86_64) && !EEC_FMA
+    a += x * w
+    #else
+    a.addProduct(x, w)
+    #endif
+}
+
+@inline(__always)
+func eecFMA(_ a: inout SIMD4<Float>, _ x: Float, _ w: SIMD4<Float>) {
+    #if arch(x86_64) && !EEC_FMA
+    a += x * w
+    #else
+    a.addProduct(x, w)
+    #endif
+}
+
+@inline(__always)
+func eecFMA(_ a: inout Float, _ x: Float, _ w: Float) {
+    #if arch(x86_64) && !EEC_FMA
+    a += x * w
+    #else
+    a.addProduct(x, w)
+    #endif
+}
+
 /// Decodes `count` floats written as 8 lowercase hex digits each (their bit patterns) into `out`:
 /// the weights' form in Weights.swift, which compiles in seconds where an array literal of a
 /// million floats takes minutes to type-check.
