@@ -80,6 +80,15 @@ final class CortexM4DeviceTests: XCTestCase {
         XCTAssertLessThan(b - a, a / 1000, "\(a) instructions, \(b) with the timer wrapping every 2^20 ticks")
     }
 
+    /// ResNet-110's 7 MB of weights cannot fit the board's 4 MB: said before anything compiles.
+    func testWeightsTooLargeForTheBoard() throws {
+        let graph = try example("resnet110")
+        let model = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(Model(graph: graph, weights: WeightBinder.seeded(graph)))
+        XCTAssertThrowsError(try CortexM4Firmware(CSource(try CProgram(model)), toolchain: try toolchain(), cacheRoot: testCache)) { error in
+            XCTAssert("\(error)".contains("bytes of weights do not fit the 4 MB of code memory"), "\(error)")
+        }
+    }
+
     /// A missing emulator is an error that says how to install it, not a crash.
     func testMissingEmulatorSaysHowToInstallIt() {
         XCTAssertThrowsError(try QEMU.find(environment: ["PATH": "/nonexistent"])) { error in

@@ -48,9 +48,10 @@ struct CLIDeviceTests {
         }
     }
 
-    @Test func anUnknownBackendListsTheChoices() {
+    @Test func anUnknownBackendIsAUsageError() {
         let r = CLI.run("run", CLI.example("resnet20"), "--input", "/nonexistent.npy", "--branches", "3", "--backend", "cortex-m7")
         #expect(r.status == 2, "\(r.transcript)")
+        #expect(r.err.contains("option '--backend' expects one of"), "\(r.transcript)")
     }
 
     /// The real ResNet-44 of ../shared with 3 exits on 100 test images: the device's exits and

@@ -31,6 +31,7 @@ public struct CortexM4Firmware: Sendable {
         guard let linker = toolchain.tool("ld.lld") else {
             throw CodegenError("ld.lld not found next to \(toolchain.compiler) or on the PATH: the Cortex-M4 firmware is linked with LLVM's lld (the Swift toolchain ships it next to clang; set $CC to that clang)")
         }
+        try Self.checkFits(source.program)
         var files = try source.files(includeWeights: true)
         files.append(("eec_device.h", Array(DeviceSource.deviceHeader.utf8)))
         files.append(("startup.c", Array(DeviceSource.startup.utf8)))
@@ -76,6 +77,23 @@ public struct CortexM4Firmware: Sendable {
             guard fm.fileExists(atPath: elf) else {
                 throw CodegenError("\(directory): cannot move the firmware build into place (\(error.localizedDescription))")
             }
+        }
+    }
+
+    /// The board's memories, as the linker script gives them.
+    public static let codeBytes = 4 << 20
+    public static let ramBytes = 4 << 20
+
+    /// Says before compiling megabytes of weights when they or the arena cannot fit the board
+    /// (the linker would say so too, later and less plainly). The code needs about 64 KB beside
+    /// the weights; the stack region 64 KB beside the arena.
+    static func checkFits(_ program: CProgram) throws(CodegenError) {
+        let weights = program.weightCount * 4
+        if weights + 64 * 1024 > codeBytes {
+            throw CodegenError("\(program.model): \(grouped(weights)) bytes of weights do not fit the \(codeBytes >> 20) MB of code memory of the mps2-an386 board (beside about 64 KB of code)")
+        }
+        if program.arenaBytes + DeviceSource.stackBytes + 64 * 1024 > ramBytes {
+            throw CodegenError("\(program.model): an arena of \(grouped(program.arenaBytes)) bytes does not fit the \(ramBytes >> 20) MB of RAM of the mps2-an386 board (beside its 64 KB stack)")
         }
     }
 
