@@ -13,7 +13,8 @@ import Runtime
 final class SwiftBackendTests: XCTestCase {
     func testResNet20() throws {
         for branches in [0, 3] {
-            try check(try CompiledNetwork("resnet20", branches: branches), samples: 3)
+            let network = try CompiledNetwork("resnet20", branches: branches)
+            try check(network, inputs: seededInputs(network.reference.graph.graph.input.shape, count: 3))
         }
     }
 
@@ -21,7 +22,45 @@ final class SwiftBackendTests: XCTestCase {
     func testEveryOp() throws {
         let graph = try allOpsGraph()
         for branches in [0, 2] {
-            try check(try CompiledNetwork(graph, weights: WeightBinder.seeded(graph, seed: 3), branches: branches), samples: 3)
+            try check(try CompiledNetwork(graph, weights: WeightBinder.seeded(graph, seed: 3), branches: branches),
+                      inputs: seededInputs(graph.graph.input.shape, count: 3))
+        }
+    }
+
+    /// The pre-trained ResNet-44 on real CIFAR-10 images, without and with (seeded) exits: the
+    /// final logits also match those of an independent runtime.
+    func testRealResNet44() throws {
+        let weightsPath = sharedData.appendingPathComponent("resnet44a.safetensors").path
+        guard FileManager.default.fileExists(atPath: weightsPath) else { throw XCTSkip("\(sharedData.path) is absent") }
+        let graph = try example("resnet44a")
+        let file = try SafetensorsFile.read(path: weightsPath)
+        let images = try ImageBatch.readInputs(path: sharedData.appendingPathComponent("test_x_0_2999.npy").path,
+                                               sampleShape: [3, 32, 32], normalization: .imageNet)
+        let inputs = Array(images.prefix(4))
+        let reference = try NPYArray.read(path: sharedData.appendingPathComponent("resnet44a_logits_0_2999.npy").path)
+        guard case .float32(let referenceLogits) = reference.storage else { throw TestFailure("reference logits are not float32") }
+        for branches in [0, 3] {
+            let all = try check(try CompiledNetwork(graph, weights: file.tensors, branches: branches), inputs: inputs)
+            for (s, sample) in all.enumerated() {
+                let expected = Array(referenceLogits[(s * 10)..<((s + 1) * 10)])
+                let scale = expected.map { abs($0) }.max() ?? 1
+                let error = zip(expected, sample.logits[branches]).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(error / scale, 1e-4, "sample \(s): Swift logits vs the independent runtime's")
+            }
+        }
+    }
+
+    /// Every example with 0 and 3 exits, as EquivalenceTests holds the C. Opt-in (two Swift
+    /// builds per example, VGG-19's 160 MB of weights among them): EEC_SWIFT_ALL_EXAMPLES=1.
+    func testEveryExample() throws {
+        guard ProcessInfo.processInfo.environment["EEC_SWIFT_ALL_EXAMPLES"] != nil else { throw XCTSkip("set EEC_SWIFT_ALL_EXAMPLES=1 to run") }
+        let cases: [(String, Set<OpKind>?)] = [("resnet20a", nil), ("resnet32", nil), ("resnet44a", nil), ("resnet110", nil),
+                                               ("vgg19", [.maxpool]), ("densenet121", [.concat])]
+        for (name, exitAfter) in cases {
+            for branches in [0, 3] {
+                let network = try CompiledNetwork(name, branches: branches, exitAfter: exitAfter)
+                try check(network, inputs: seededInputs(network.reference.graph.graph.input.shape, count: 1))
+            }
         }
     }
 
@@ -52,12 +91,12 @@ final class SwiftBackendTests: XCTestCase {
         XCTAssertEqual(String(hex), expected)
     }
 
-    func check(_ network: CompiledNetwork, samples: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    @discardableResult
+    func check(_ network: CompiledNetwork, inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line) throws -> [CHarness.AllExits] {
         let swift: String
         do { swift = try SwiftHarness.findSwift() } catch { throw XCTSkip("\(error)") }
         let lowered = try LoweredProgram(network.compiled)
         let harness = try SwiftHarness(SwiftSource(lowered), swift: swift, cacheRoot: testCache)
-        let inputs = seededInputs(network.reference.graph.graph.input.shape, count: samples)
         let all = try harness.runAll(inputs)
         let interpreter = try network.interpreter()
         let expected = inputs.map { interpreter.run($0) }
@@ -102,5 +141,6 @@ final class SwiftBackendTests: XCTestCase {
                 XCTAssertEqual(answer.classIndex, argmax(answer.logits), file: file, line: line)
             }
         }
+        return all
     }
 }
