@@ -28,6 +28,28 @@ final class SwiftEmbeddedTests: XCTestCase {
         }
         // The weights build too (their strings go to .rodata).
         _ = try SwiftEmbedded.compile(source, files: [model, "Runtime.swift", "Weights.swift"], swiftc: swiftc, in: folder + "/all")
+        XCTAssertLessThan(text, 20_000, "the compact tiles keep the code near the C's 10.7 KB")
         print("resnet20, 3 exits, Embedded Swift armv7em -Osize: .text \(text) B (runtime alone \(runtimeText) B); undefined: \(undefined.joined(separator: " "))")
+    }
+
+    /// The compact convolution tiles Embedded Swift builds (host build with -DEEC_COMPACT)
+    /// against the reference interpreter.
+    func testCompactTilesMatchTheInterpreter() throws {
+        let swift: String
+        do { swift = try SwiftHarness.findSwift() } catch { throw XCTSkip("\(error)") }
+        let network = try CompiledNetwork("resnet20", branches: 3)
+        let harness = try SwiftHarness(SwiftSource(try LoweredProgram(network.compiled)), swift: swift, cacheRoot: testCache,
+                                       flags: SwiftHarness.releaseFlags + ["-Xswiftc", "-DEEC_COMPACT"])
+        let inputs = seededInputs(network.reference.graph.graph.input.shape, count: 2)
+        let all = try harness.runAll(inputs)
+        let interpreter = try network.interpreter()
+        for (s, input) in inputs.enumerated() {
+            let reference = interpreter.run(input)
+            for (k, logits) in (reference.exits.map(\.logits.data) + [reference.logits.data]).enumerated() {
+                let scale = max(Float.leastNormalMagnitude, logits.map { abs($0) }.max() ?? 0)
+                let error = zip(logits, all[s].logits[k]).map { abs($0 - $1) }.max() ?? .infinity
+                XCTAssertLessThanOrEqual(error / scale, 1e-4, "sample \(s), classifier \(k)")
+            }
+        }
     }
 }

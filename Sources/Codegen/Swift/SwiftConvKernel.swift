@@ -122,6 +122,10 @@ extension ConvKernel: SwiftKernel {
         }
         s.line("@inline(__always)")
         s.swiftFunction(name, params) { s in
+            // EEC_COMPACT chooses the compact tile on the host too (the tests check it there).
+            s.line("#if hasFeature(Embedded) || EEC_COMPACT")
+            emitCompactTile(&s, pixels: pixels, block: block, rowStride: rowStride, ks: ks, ps: ps)
+            s.line("#else")
             for p in 0..<pixels {
                 let inits = chunks.enumerated().map { j, chunk in
                     "a\(p)_\(j) = " + (bias ? load("b", chunk.at, chunk.width) : "\(type(chunk.width))()")
@@ -156,6 +160,33 @@ extension ConvKernel: SwiftKernel {
                     }
                 }
             }
+            s.line("#endif")
+        }
+    }
+
+    /// The tile for Embedded Swift, where code size counts more than speed and SIMD16 lanes on a
+    /// scalar FPU unroll into 128 multiply-adds per tap (6 KB a kernel): the C's loop order, the
+    /// accumulators on the stack, the output channels in a loop.
+    private func emitCompactTile(_ s: inout CWriter, pixels: Int, block: Int, rowStride: Int, ks: Int, ps: Int) {
+        s.block("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(pixels * block))") { s in
+            s.line("acc in")
+            s.line("guard let a = acc.baseAddress else { return }")
+            s.line("for p in 0..<\(pixels) { for o in 0..<\(block) { a[p &* \(block) &+ o] = \(bias ? "b[o]" : "0") } }")
+            s.block("for ky in 0..<\(kernel.0)") { s in
+                s.block("for kx in 0..<\(kernel.1)") { s in
+                    s.line("let xp = inp + (ky &* \(rowStride) &+ kx &* \(ks))")
+                    s.line("let wp = w + (ky &* \(kernel.1) &+ kx) &* \(cg * block)")
+                    s.block("for c in 0..<\(cg)") { s in
+                        s.line("let wc = wp + c &* \(block)")
+                        s.block("for p in 0..<\(pixels)") { s in
+                            s.line("let x = xp[p &* \(ps) &+ c], ap = a + p &* \(block)")
+                            s.line("for o in 0..<\(block) { ap[o] += x * wc[o] }")
+                        }
+                    }
+                }
+            }
+            let value = relu ? "v < 0 ? 0 : v" : "v"
+            s.line("for p in 0..<\(pixels) { for o in 0..<\(block) { let v = a[p &* \(block) &+ o]; out[p &* \(output.c) &+ o] = \(value) } }")
         }
     }
 
