@@ -132,20 +132,11 @@ extension ConvKernel: SwiftKernel {
                 }
                 s.line("var " + inits.joined(separator: ", "))
             }
-            s.block("for ky in 0..<\(kernel.0)") { s in
-                s.block("for kx in 0..<\(kernel.1)") { s in
-                    s.line("let xp = inp + (ky &* \(rowStride) &+ kx &* \(ks))")
-                    s.line("let wp = w + (ky &* \(kernel.1) &+ kx) &* \(cg * block)")
-                    s.block("for c in 0..<\(cg)") { s in
-                        s.line("let wc = wp + c &* \(block)")
-                        s.line("let " + chunks.enumerated().map { j, chunk in "w\(j) = \(load("wc", chunk.at, chunk.width))" }.joined(separator: ", "))
-                        for p in 0..<pixels {
-                            s.line("let x\(p) = xp[\(p == 0 ? "" : "\(p * ps) &+ ")c]")
-                            s.line(chunks.indices.map { j in
-                                "eecFMA(&a\(p)_\(j), x\(p), w\(j))"
-                            }.joined(separator: "; "))
-                        }
-                    }
+            emitTaps(&s, block: block, rowStride: rowStride, ks: ks) { s in
+                s.line("let " + chunks.enumerated().map { j, chunk in "w\(j) = \(load("wc", chunk.at, chunk.width))" }.joined(separator: ", "))
+                for p in 0..<pixels {
+                    s.line("let x\(p) = xp[\(p == 0 ? "" : "\(p * ps) &+ ")c]")
+                    s.line(chunks.indices.map { j in "eecFMA(&a\(p)_\(j), x\(p), w\(j))" }.joined(separator: "; "))
                 }
             }
             for p in 0..<pixels {
@@ -172,21 +163,29 @@ extension ConvKernel: SwiftKernel {
             s.line("acc in")
             s.line("guard let a = acc.baseAddress else { return }")
             s.line("for p in 0..<\(pixels) { for o in 0..<\(block) { a[p &* \(block) &+ o] = \(bias ? "b[o]" : "0") } }")
-            s.block("for ky in 0..<\(kernel.0)") { s in
-                s.block("for kx in 0..<\(kernel.1)") { s in
-                    s.line("let xp = inp + (ky &* \(rowStride) &+ kx &* \(ks))")
-                    s.line("let wp = w + (ky &* \(kernel.1) &+ kx) &* \(cg * block)")
-                    s.block("for c in 0..<\(cg)") { s in
-                        s.line("let wc = wp + c &* \(block)")
-                        s.block("for p in 0..<\(pixels)") { s in
-                            s.line("let x = xp[p &* \(ps) &+ c], ap = a + p &* \(block)")
-                            s.line("for o in 0..<\(block) { ap[o] += x * wc[o] }")
-                        }
-                    }
+            emitTaps(&s, block: block, rowStride: rowStride, ks: ks) { s in
+                s.block("for p in 0..<\(pixels)") { s in
+                    s.line("let x = xp[p &* \(ps) &+ c], ap = a + p &* \(block)")
+                    s.line("for o in 0..<\(block) { ap[o] += x * wc[o] }")
                 }
             }
             let value = relu ? "v < 0 ? 0 : v" : "v"
             s.line("for p in 0..<\(pixels) { for o in 0..<\(block) { let v = a[p &* \(block) &+ o]; out[p &* \(output.c) &+ o] = \(value) } }")
+        }
+    }
+
+    /// The loops over taps shared by both tiles: for each (ky, kx), `xp` and `wp`; for each input
+    /// channel c, `wc`, the block's weights; `body` uses them.
+    private func emitTaps(_ s: inout CWriter, block: Int, rowStride: Int, ks: Int, _ body: (inout CWriter) -> Void) {
+        s.block("for ky in 0..<\(kernel.0)") { s in
+            s.block("for kx in 0..<\(kernel.1)") { s in
+                s.line("let xp = inp + (ky &* \(rowStride) &+ kx &* \(ks))")
+                s.line("let wp = w + (ky &* \(kernel.1) &+ kx) &* \(cg * block)")
+                s.block("for c in 0..<\(cg)") { s in
+                    s.line("let wc = wp + c &* \(block)")
+                    body(&s)
+                }
+            }
         }
     }
 
