@@ -29,10 +29,7 @@ let benchCCommand = Command(
     valued: exitOptionNames.union(["--runs", "--seed", "--target"])
 ) { args, console in
     if args.options["--target"] != nil { return try DeviceBench.run(args, &console) } // issue 13: DeviceBench.swift
-    let runsText = args.options["--runs"] ?? "200"
-    guard let runs = Int(runsText), runs >= 1, runs <= 1_000_000 else {
-        throw Arguments.UsageError(message: "option '--runs' expects a number from 1 to 1000000, found '\(runsText)'")
-    }
+    let runs = try runsOption(args, default: 200)
     let seed = try seedOption(args)
     let files = args.positionals.isEmpty ? ["resnet20", "resnet32", "resnet110"].map { "examples/\($0).eeir" } : args.positionals
     let cache = try cacheRoot()
@@ -44,12 +41,8 @@ let benchCCommand = Command(
         var rows: [(String, Int, Double, Int)] = []
         var runtimeText = 0
         for path in files {
-            let graph = try loadGraph(path, &console)
-            let model = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()])
-                .run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
+            let (graph, model, input) = try benchNetwork(path, seed: seed, &console)
             let harness = try CHarness(CSource(try CProgram(model)), toolchain: tools, cacheRoot: cache)
-            var rng = SplitMix64(seed: 1)
-            let input = Tensor(shape: graph.graph.input.shape, data: (0..<elementCount(graph.graph.input.shape)).map { _ in rng.uniform(-2, 2) })
             let times = try harness.bench(input, thresholdLogits: nil, repeats: runs)
             let m4 = try tools.compileCortexM4(harness.source.sourceName, in: harness.directory)
             if runtimeText == 0 { runtimeText = try tools.textBytes(ofObject: try tools.compileCortexM4("eec_runtime.c", in: harness.directory)) }
@@ -70,6 +63,26 @@ let benchCCommand = Command(
         throw InputError(message: "eec bench-c: \(error)")
     }
     return ExitStatus.ok
+}
+
+/// `--runs`: a number from 1 to 1000000.
+func runsOption(_ args: Arguments, default value: Int) throws(Arguments.UsageError) -> Int {
+    let text = args.options["--runs"] ?? String(value)
+    guard let runs = Int(text), runs >= 1, runs <= 1_000_000 else {
+        throw Arguments.UsageError(message: "option '--runs' expects a number from 1 to 1000000, found '\(text)'")
+    }
+    return runs
+}
+
+/// A benchmarked network: FILE with seeded weights, BatchNorm folded, ReLU fused, segmented
+/// (no exits), and one seeded input in [-2, 2).
+func benchNetwork(_ path: String, seed: UInt64, _ console: inout Console) throws -> (VerifiedGraph, Model, Tensor) {
+    let graph = try loadGraph(path, &console)
+    let model = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+        .run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
+    var rng = SplitMix64(seed: 1)
+    let input = Tensor(shape: graph.graph.input.shape, data: (0..<elementCount(graph.graph.input.shape)).map { _ in rng.uniform(-2, 2) })
+    return (graph, model, input)
 }
 
 /// Where generated C and its builds are kept: `$EEC_CACHE_DIR`, else `.eec-cache` in the

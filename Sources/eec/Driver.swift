@@ -16,6 +16,7 @@ enum Driver {
           compile FILE    place exits, fuse, segment and plan memory; print the plan or the IR
           bench FILE...   time the front end (parse, verify, cost)
           bench-c [FILE]  time the generated C (latency, GFLOP/s, % of peak, Cortex-M4 code size)
+          bench-swift [FILE]  time the generated Swift beside the C (latency, GFLOP/s, speed ratio, code size)
           train FILE      train exit heads on a frozen backbone (PTEE)
           calibrate FILE  choose the exits to keep and their thresholds for an accuracy budget
 
@@ -72,7 +73,7 @@ enum Driver {
         }
     }
 
-    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, benchCCommand, trainCommand, calibrateCommand]
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, benchCCommand, benchSwiftCommand, trainCommand, calibrateCommand]
 }
 
 /// One subcommand: its options and what it does.

@@ -24,7 +24,7 @@ import IR
         #expect(r.err.contains("usage: eec <command>"))
     }
 
-    @Test(arguments: ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "train", "calibrate"])
+    @Test(arguments: ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "bench-swift", "train", "calibrate"])
     func commandHelp(command: String) {
         for flag in ["--help", "-h"] {
             let r = CLI.run(command, flag)
@@ -39,7 +39,7 @@ import IR
     }
 
     @Test func everyCommandHasHelpTested() {
-        #expect(Set(Driver.commands.map(\.name)) == ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "train", "calibrate"])
+        #expect(Set(Driver.commands.map(\.name)) == ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "bench-swift", "train", "calibrate"])
     }
 
     // MARK: Bad usage (2)

@@ -45,4 +45,41 @@ import IR
         }
         #expect(exits[0] == exits[1])
     }
+
+    /// `eec bench-swift` on a tiny network: both backends timed, the ratio and both code sizes printed.
+    @Test(.enabled(if: hasSwift && CLICBackendTests.hasCompiler, "needs swift and clang"))
+    func benchSwiftPrintsBothBackends() throws {
+        _ = CLICBackendTests.cache
+        let dir = try CLITempDir()
+        defer { dir.remove() }
+        let tiny = try dir.write("tiny.eeir", """
+            model tiny
+            input x: f32[1,3,8,8]
+            conv = conv2d(x, out=8, kernel=3, pad=1, bias=false)
+            bn = batchnorm(conv)
+            act = relu(bn)
+            pool = global_avg_pool(act)
+            flat = flatten(pool)
+            linear = linear(flat, out=4)
+            output linear
+
+            """)
+        let r = CLI.run("bench-swift", tiny, "--runs", "5")
+        #expect(r.status == 0, "\(r.transcript)")
+        let row = r.out.split(separator: "\n").first { $0.hasPrefix("tiny ") }.map { $0.split(separator: " ") } ?? []
+        // network, MACs, C us, Swift us, C GFLOP/s, Swift GFLOP/s, Swift/C speed, C M4 .text, Swift M4 .text
+        #expect(row.count == 9, "\(r.transcript)")
+        if row.count == 9 {
+            #expect(row[6].hasSuffix("x") && (Double(row[6].dropLast()) ?? 0) > 0, "\(r.transcript)")
+            #expect((Int(row[7].filter(\.isNumber)) ?? 0) > 0 && (Int(row[8].filter(\.isNumber)) ?? 0) > 0, "\(r.transcript)")
+        }
+        #expect(r.out.contains("median of 5 runs each"), "\(r.transcript)")
+    }
+
+    @Test func benchSwiftRejectsBadUsage() {
+        for bad in [["--runs", "0"], ["--seed", "-1"], ["--no-such-option"]] {
+            let r = CLI.run(["bench-swift", CLI.example("resnet20")] + bad)
+            #expect(r.status == 2 && r.err.contains("usage: eec bench-swift"), "\(r.transcript)")
+        }
+    }
 }
