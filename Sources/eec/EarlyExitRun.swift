@@ -66,10 +66,12 @@ enum EarlyExitRun {
         var macs: Int?
     }
 
-    /// What the C backend measured: mean MACs spent and those of the whole (fused) backbone.
+    /// What the C backend measured: mean MACs spent and those of the whole (fused) backbone;
+    /// `language`: the generated code that counted them.
     struct Spent {
         var mean: Int
         var backbone: Int
+        var language = "C"
     }
 
     static func run(_ args: Arguments, _ console: inout Console) throws -> Int32 {
@@ -180,7 +182,8 @@ enum EarlyExitRun {
         }
         if args.flags.contains("--json") {
             console.print(json(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph, secondsPerSample: secondsPerSample,
-                               backboneSecondsPerSample: backboneSecondsPerSample, spent: spent, backend: backend, nonFinite: nonFinite).text)
+                               backboneSecondsPerSample: backboneSecondsPerSample, spent: spent, backend: backend, nonFinite: nonFinite,
+                               backendName: onSwift ? SwiftRun.backendName : nil).text)
         } else {
             report(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph,
                    convention: configuration.convention, secondsPerSample: secondsPerSample, how: how, spent: spent,
@@ -221,7 +224,7 @@ enum EarlyExitRun {
         let meanRate = answers.reduce(0.0) { $0 + costs.rows[min($1.exitIndex, exits)].costRate } / Double(n)
         var costLine = "mean cost rate: \(percent(meanRate)) (\(convention.rawValue), the papers' figure)"
         if let spent {
-            costLine += "; MACs spent in C: \(grouped(spent.mean)) per sample, \(percent(Double(spent.mean) / Double(max(1, spent.backbone)))) of the backbone's \(grouped(spent.backbone)) (heads passed and folded BatchNorm biases included)"
+            costLine += "; MACs spent in \(spent.language): \(grouped(spent.mean)) per sample, \(percent(Double(spent.mean) / Double(max(1, spent.backbone)))) of the backbone's \(grouped(spent.backbone)) (heads passed and folded BatchNorm biases included)"
         }
         console.print(costLine)
     }
@@ -230,7 +233,8 @@ enum EarlyExitRun {
     /// backbone's, exit heads included: counted by the C runtime, or (interp) by the path cost
     /// of each sample's exit in MACs, the same rule.
     static func json(_ answers: [Answer], labels: [Int]?, thresholds: [Double], withExits: VerifiedGraph, secondsPerSample: Double,
-                     backboneSecondsPerSample: Double, spent: Spent?, backend: Backend, nonFinite: Int = 0) -> JSON {
+                     backboneSecondsPerSample: Double, spent: Spent?, backend: Backend, nonFinite: Int = 0,
+                     backendName: String? = nil) -> JSON {
         let n = Double(max(1, answers.count))
         let exits = withExits.graph.exits.count
         var histogram = [Int](repeating: 0, count: exits + 1)
@@ -249,7 +253,7 @@ enum EarlyExitRun {
             backboneAccuracy = .double(Double(zip(answers, labels).filter { $0.backboneClass == $1 }.count) / n)
         }
         return .object([
-            ("model", .string(withExits.graph.model)), ("backend", .string(backend.rawValue)), ("samples", .int(answers.count)),
+            ("model", .string(withExits.graph.model)), ("backend", .string(backendName ?? backend.rawValue)), ("samples", .int(answers.count)),
             ("non_finite_samples", .int(nonFinite)),
             ("accuracy", accuracy), ("backbone_accuracy", backboneAccuracy), ("agreement", .double(agreement)),
             ("macs_ratio", .double(macsRatio)), ("macs_per_sample", spent.map { .int($0.mean) } ?? .null),

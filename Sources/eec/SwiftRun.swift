@@ -31,7 +31,7 @@ enum SwiftRun {
                 EarlyExitRun.Answer(classIndex: r.classIndex, exitIndex: r.exitIndex, backboneClass: argmax(a.logits[exits]), logits: r.logits, macs: r.macs)
             }
             let spent = EarlyExitRun.Spent(mean: results.reduce(0) { $0 + $1.macs } / max(1, results.count),
-                                           backbone: harness.source.program.lowered.backboneMacs)
+                                           backbone: harness.source.program.lowered.backboneMacs, language: "Swift")
             return Measured(answers: answers, secondsPerSample: ns / 1e9, backboneSecondsPerSample: backboneNs / 1e9, spent: spent,
                             how: "generated Swift, swift build -c release \(SwiftHarness.releaseFlags.joined(separator: " ")), early exit")
         } catch let error as InputError {

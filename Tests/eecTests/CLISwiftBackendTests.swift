@@ -41,9 +41,15 @@ import IR
                             "--backend", backend, "--exits", dir.path("e-\(backend).npy"))
             #expect(r.status == 0, "\(r.transcript)")
             if backend == "swift" { #expect(r.out.contains("generated Swift, swift build -c release"), "\(r.transcript)") }
+            #expect(r.out.contains("MACs spent in \(backend == "c" ? "C" : "Swift"): "), "\(r.transcript)")
             exits.append(try NPYArray.read(path: dir.path("e-\(backend).npy")))
         }
         #expect(exits[0] == exits[1])
+        // --json names the backend that ran (the same build, from the cache).
+        let json = CLI.run("run", CLI.example("resnet20"), "--input", input, "--branches", "3", "--thresholds", "0.5,0.45,0.4",
+                           "--backend", "swift", "--json")
+        #expect(json.status == 0, "\(json.transcript)")
+        #expect(try CLI.jsonObject(json.out)["backend"] as? String == "swift", "\(json.transcript)")
     }
 
     /// `eec bench-swift` on a tiny network: both backends timed, the ratio and both code sizes printed.
