@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 import IR
 import Passes
@@ -89,6 +90,41 @@ final class SwiftBackendTests: XCTestCase {
         let hex = text[start.upperBound...].prefix(8 * 4)
         let expected = lowered.weights.values[entry.offset..<(entry.offset + 4)].map { String(format: "%08x", $0.bitPattern) }.joined()
         XCTAssertEqual(String(hex), expected)
+    }
+
+    /// Two builds of the same package at once (as two processes would start them) each build in
+    /// a private folder and move it into place: both succeed, both run, and the cache holds the
+    /// one folder, no staging leftovers.
+    func testConcurrentBuildsOfOnePackageDoNotCollide() throws {
+        let swift: String
+        do { swift = try SwiftHarness.findSwift() } catch { throw XCTSkip("\(error)") }
+        let text = """
+            model tiny
+            input x: f32[1,3,6,6]
+            conv = conv2d(x, out=8, kernel=3, pad=1)
+            act = relu(conv)
+            pool = global_avg_pool(act)
+            flat = flatten(pool)
+            linear = linear(flat, out=4)
+            output linear
+
+            """
+        guard case .success(let (graph, _)) = VerifiedGraph.load(SourceFile(name: "tiny.eeir", text: text)) else { throw TestFailure("tiny.eeir") }
+        let network = try CompiledNetwork(graph, weights: WeightBinder.seeded(graph), branches: 0)
+        let source = SwiftSource(try LoweredProgram(network.compiled))
+        let cache = try temporaryFolder(self)
+        let results = Mutex<[Result<SwiftHarness, CodegenError>]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            let built = Result { () throws(CodegenError) in try SwiftHarness(source, swift: swift, cacheRoot: cache) }
+            results.withLock { $0.append(built) }
+        }
+        let input = seededInputs(graph.graph.input.shape, count: 1)
+        let logits = try results.withLock { $0 }.map { try $0.get().runAll(input)[0].logits }
+        XCTAssertEqual(logits.count, 2)
+        XCTAssertEqual(logits.first, logits.last)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: cache)
+        XCTAssertEqual(folders.count, 1, "\(folders)")
+        XCTAssertFalse(folders.contains { $0.contains(".tmp-") }, "\(folders)")
     }
 
     @discardableResult

@@ -54,7 +54,7 @@ public struct CHarness: Sendable {
         let fm = FileManager.default
         if fm.isExecutableFile(atPath: executable) && fm.fileExists(atPath: weightsPath) { return }
         // Build in a private folder, then move it into place: concurrent builds never see half a folder.
-        let staging = directory + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = Self.stagingFolder(for: directory)
         do {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
             for (name, bytes) in files {
@@ -76,11 +76,27 @@ public struct CHarness: Sendable {
             try? fm.removeItem(atPath: staging)
             throw error
         }
+        try Self.moveIntoPlace(staging, directory, executable: executable)
+    }
+
+    /// A private folder beside `directory` to build it in (this process's id and a random number).
+    static func stagingFolder(for directory: String) -> String {
+        directory + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Moves a finished build from `staging` to `directory`, replacing a stale (incomplete) one
+    /// there. When another process has moved its build of the same folder first, theirs is as
+    /// good as ours and may be running: it stays, and `staging` is removed.
+    static func moveIntoPlace(_ staging: String, _ directory: String, executable: String) throws(CodegenError) {
+        let fm = FileManager.default
+        if fm.isExecutableFile(atPath: executable) {
+            try? fm.removeItem(atPath: staging)
+            return
+        }
         try? fm.removeItem(atPath: directory)
         do {
             try fm.moveItem(atPath: staging, toPath: directory)
         } catch {
-            // Another process built the same folder first; theirs is as good as ours.
             try? fm.removeItem(atPath: staging)
             guard fm.isExecutableFile(atPath: executable) else {
                 throw CodegenError("\(directory): cannot move the build into place (\(error.localizedDescription))")

@@ -15,7 +15,8 @@ public struct SwiftHarness: Sendable {
 
     public static let releaseFlags = ["-Xswiftc", "-target-cpu", "-Xswiftc", "native", "-Xswiftc", "-DEEC_FMA"]
 
-    public var executable: String { (directory as NSString).appendingPathComponent("harness/.build/release/Harness") }
+    public var executable: String { (directory as NSString).appendingPathComponent(Self.executablePath) }
+    private static let executablePath = "harness/.build/release/Harness"
 
     /// `swift` on the PATH, or `$SWIFT_EXEC`.
     public static func findSwift(environment: [String: String] = ProcessInfo.processInfo.environment) throws(CodegenError) -> String {
@@ -45,25 +46,36 @@ public struct SwiftHarness: Sendable {
         directory = (cacheRoot as NSString).appendingPathComponent("swift-" + t + "-" + hash.hex)
         let fm = FileManager.default
         if fm.isExecutableFile(atPath: executable) { return }
-        // The build records absolute paths, so it happens in place; a failed one is removed.
-        try? fm.removeItem(atPath: directory)
+        // Build in a private folder, then move it into place (as CHarness does): two processes
+        // building the same package never share a .build folder nor see half a one. The
+        // executable runs from anywhere (its runpath is the toolchain's and $ORIGIN); the moved
+        // .build is never built again (the folder is named by the hash of its files).
+        let staging = CHarness.stagingFolder(for: directory)
         do {
             for (path, bytes) in files {
-                let url = URL(fileURLWithPath: directory).appendingPathComponent(path)
+                let url = URL(fileURLWithPath: staging).appendingPathComponent(path)
                 try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(bytes).write(to: url)
             }
         } catch {
-            throw CodegenError("\(directory): cannot write the harness files (\(error.localizedDescription))")
+            try? fm.removeItem(atPath: staging)
+            throw CodegenError("\(staging): cannot write the harness files (\(error.localizedDescription))")
         }
-        let harness = (directory as NSString).appendingPathComponent("harness")
+        let harness = (staging as NSString).appendingPathComponent("harness")
         let start = Date()
-        let result = try CToolchain.run(swift, ["build", "-c", "release"] + flags, in: harness)
+        let result: CToolchain.ProcessResult
+        do {
+            result = try CToolchain.run(swift, ["build", "-c", "release"] + flags, in: harness)
+        } catch {
+            try? fm.removeItem(atPath: staging)
+            throw error
+        }
         buildSeconds = Date().timeIntervalSince(start)
-        guard result.status == 0, fm.isExecutableFile(atPath: executable) else {
-            try? fm.removeItem(atPath: directory)
+        guard result.status == 0, fm.isExecutableFile(atPath: (staging as NSString).appendingPathComponent(Self.executablePath)) else {
+            try? fm.removeItem(atPath: staging)
             throw CodegenError("swift build of the generated package failed (status \(result.status)):\n\(result.stdout)\n\(result.stderr)")
         }
+        try CHarness.moveIntoPlace(staging, directory, executable: executable)
     }
 
     /// Runs `inputs` ([1,C,H,W] each) with early exits at `thresholdLogits`.
