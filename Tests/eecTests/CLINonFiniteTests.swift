@@ -25,6 +25,17 @@ import Testing
         #expect(r.out.contains("1: class "), "\(r.transcript)")
     }
 
+    /// The Swift runtime follows the C's rule (eecNoClass).
+    @Test func generatedSwiftReportsNoClass() throws {
+        let dir = try CLITempDir()
+        defer { dir.remove() }
+        _ = CLICBackendTests.cache
+        let r = CLI.run(["run", CLI.example("resnet20"), "--input", try Self.inputs(dir), "--backend", "swift", "--branches", "2"])
+        #expect(r.status == 0, "\(r.transcript)")
+        #expect(r.out.contains("0: no class (NaN logits"), "\(r.transcript)")
+        #expect(r.out.contains("1: class "), "\(r.transcript)")
+    }
+
     @Test(.enabled(if: CLICBackendTests.hasCompiler, "needs clang (or $CC)"))
     func generatedCReportsNoClass() throws {
         _ = CLICBackendTests.cache

@@ -70,7 +70,7 @@ public struct SwiftProgram: Sendable {
     /// What Runtime.swift and the API declare.
     static let runtimeNames: Set<String> = [
         "EECResult", "EECNetwork", "eecRun", "eecRunAll", "eecExp", "eecLog", "eecPow2", "eecThresholdLogit",
-        "eecLogitMax", "eecFMA", "eecDecodeHex", "eecArgmax", "run", "runAll", "loadWeights",
+        "eecLogitMax", "eecNoClass", "eecFMA", "eecDecodeHex", "eecArgmax", "run", "runAll", "loadWeights",
         "segment", "head", "segmentMacs", "headMacs", "logitsOffset", "confidenceOffset", "thresholdLogits",
         "inputChannels", "inputHeight", "inputWidth", "inputSize", "inputOffset", "classes", "exits", "arenaBytes",
         "arenaFloats", "arenaAlignment", "weightCount", "backboneMacs",

@@ -14,7 +14,8 @@ enum SwiftRuntime {
 
 /// What one run answered.
 public struct EECResult: Equatable, Sendable {
-    /// The index of the largest logit (the first on ties, as torch.argmax).
+    /// The index of the largest logit (the first on ties, as torch.argmax); eecNoClass (−1)
+    /// when one of them is NaN.
     public var classIndex: Int
     /// The exit that answered; `exits` means the final classifier.
     public var exitIndex: Int
@@ -55,12 +56,19 @@ func eecLoadInput<N: EECNetwork>(_: N.Type, _ input: UnsafePointer<Float>, _ a: 
     }
 }
 
-/// Index of the largest logit, the first one on ties.
+/// Index of the largest logit, the first one on ties; eecNoClass when a logit is NaN (a NaN or
+/// infinite input propagates: no class rather than a silent class 0), as EEC_NO_CLASS in C.
 func eecArgmax(_ logits: UnsafePointer<Float>, _ count: Int) -> Int {
     var best = 0
-    for i in 1..<max(count, 1) where logits[i] > logits[best] { best = i }
+    for i in 0..<count {
+        if logits[i].isNaN { return eecNoClass }
+        if logits[i] > logits[best] { best = i }
+    }
     return best
 }
+
+/// The classIndex of a result whose logits hold a NaN (EEC_NO_CLASS in C).
+public let eecNoClass = -1
 
 /// The result of exit k (k == exits: the final classifier), its logits copied out if asked.
 func eecAnswer<N: EECNetwork>(_: N.Type, _ a: UnsafeMutablePointer<Float>, _ k: Int, _ z: Float, _ macs: UInt64,
