@@ -48,36 +48,41 @@ let defaultThreshold = 0.5
 /// `eec compile --emit c -o DIR`: writes the library and says what it wrote.
 func emitC(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, directory: String,
            _ console: inout Console) throws {
-    let exits = compiled.graph.graph.exits.count
-    let values = try thresholds?.resolve(exits: exits) ?? Array(repeating: defaultThreshold, count: exits)
-    let source: CSource
-    do {
-        source = CSource(try CProgram(compiled, thresholds: values, alignment: alignment))
+    try emit(compiled, thresholds: thresholds, &console) { values throws(CodegenError) in
+        let source = CSource(try CProgram(compiled, thresholds: values, alignment: alignment))
         try source.write(to: directory)
-    } catch {
-        throw InputError(message: "eec compile: \(error)")
+        let program = source.program
+        return ("\(program.model): wrote \(source.headerName), \(source.sourceName), \(source.weightsName), eec_runtime.h, eec_runtime.c to \(directory)",
+                program.kernelNames.count, program.weightCount, program.arenaBytes)
     }
-    let program = source.program
-    console.print("\(program.model): wrote \(source.headerName), \(source.sourceName), \(source.weightsName), eec_runtime.h, eec_runtime.c to \(directory)")
-    console.print("  \(program.kernelNames.count) kernels, \(grouped(program.weightCount)) weights, arena \(grouped(program.arenaBytes)) bytes, \(exits) exit\(exits == 1 ? "" : "s")"
-                  + (exits > 0 ? " (T = \(thresholdSummary(values)))" : ""))
 }
 
 /// `eec compile --emit swift -o DIR`: writes the SwiftPM package and says what it wrote.
 func emitSwift(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, directory: String,
                _ console: inout Console) throws {
+    try emit(compiled, thresholds: thresholds, &console) { values throws(CodegenError) in
+        let source = SwiftSource(try LoweredProgram(compiled, thresholds: values, alignment: alignment))
+        try source.write(to: directory)
+        let lowered = source.program.lowered
+        return ("\(lowered.model): wrote Package.swift and \(source.sourceFolder)/: \(source.program.typeName).swift, Weights.swift, Runtime.swift to \(directory)",
+                lowered.kernelCount, lowered.weights.values.count, lowered.arena.bytes)
+    }
+}
+
+/// What both emitters share: the thresholds (given, or the default), the writing (a code
+/// generation error is bad input), and the two report lines.
+private func emit(_ compiled: Model, thresholds: ThresholdOption?, _ console: inout Console,
+                  write: ([Double]) throws(CodegenError) -> (wrote: String, kernels: Int, weights: Int, arena: Int)) throws {
     let exits = compiled.graph.graph.exits.count
     let values = try thresholds?.resolve(exits: exits) ?? Array(repeating: defaultThreshold, count: exits)
-    let source: SwiftSource
+    let report: (wrote: String, kernels: Int, weights: Int, arena: Int)
     do {
-        source = SwiftSource(try LoweredProgram(compiled, thresholds: values, alignment: alignment))
-        try source.write(to: directory)
+        report = try write(values)
     } catch {
         throw InputError(message: "eec compile: \(error)")
     }
-    let lowered = source.program.lowered
-    console.print("\(lowered.model): wrote Package.swift and \(source.sourceFolder)/: \(source.program.typeName).swift, Weights.swift, Runtime.swift to \(directory)")
-    console.print("  \(lowered.kernelCount) kernels, \(grouped(lowered.weights.values.count)) weights, arena \(grouped(lowered.arena.bytes)) bytes, \(exits) exit\(exits == 1 ? "" : "s")"
+    console.print(report.wrote)
+    console.print("  \(report.kernels) kernels, \(grouped(report.weights)) weights, arena \(grouped(report.arena)) bytes, \(exits) exit\(exits == 1 ? "" : "s")"
                   + (exits > 0 ? " (T = \(thresholdSummary(values)))" : ""))
 }
 
