@@ -16,20 +16,7 @@ func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags
     let expected = inputs.map { interpreter.run($0) }
     let exits = program.exits.count
     let name = "\(program.model) with \(exits) exits"
-    for (s, reference) in expected.enumerated() {
-        let referenceLogits = reference.exits.map(\.logits.data) + [reference.logits.data]
-        XCTAssertEqual(all[s].logits.count, exits + 1, file: file, line: line)
-        for (k, logits) in referenceLogits.enumerated() where k < all[s].logits.count {
-            XCTAssertEqual(logits.count, all[s].logits[k].count, file: file, line: line)
-            let scale = max(Float.leastNormalMagnitude, logits.map { abs($0) }.max() ?? 0)
-            let error = zip(logits, all[s].logits[k]).map { abs($0 - $1) }.max() ?? .infinity
-            XCTAssertLessThanOrEqual(error / scale, 1e-4, "\(name), sample \(s), \(k < exits ? "exit \(k)" : "final") logits: error \(error) of \(scale)", file: file, line: line)
-        }
-        for (k, exit) in reference.exits.enumerated() {
-            let error = abs(exit.confidence - all[s].confidenceLogits[k])
-            XCTAssertLessThanOrEqual(error / max(1, abs(exit.confidence)), 1e-4, "\(name), sample \(s), exit \(k) confidence logit", file: file, line: line)
-        }
-    }
+    assertRunAllMatches(all, expected, exits: exits, name: name, file: file, line: line)
     guard exits > 0 else {
         // Without exits, run answers with the final classifier, as run_all computed it.
         let (answers, _) = try harness.run(inputs, thresholdLogits: [])
@@ -78,4 +65,25 @@ func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags
     }
     if near > 0 { print("\(name): \(near) decision\(near == 1 ? "" : "s") within 1e-5 of a threshold differ (allowed)") }
     return all
+}
+
+/// run_all's logits and confidence logits of every sample against the interpreter's, within
+/// 1e-4 of each tensor's largest magnitude (confidences: relative, or absolute below 1). Shared
+/// by the C and the Swift backend's checks.
+func assertRunAllMatches(_ all: [CHarness.AllExits], _ expected: [Interpreter.Result], exits: Int, name: String,
+                         file: StaticString = #filePath, line: UInt = #line) {
+    for (s, reference) in expected.enumerated() {
+        let referenceLogits = reference.exits.map(\.logits.data) + [reference.logits.data]
+        XCTAssertEqual(all[s].logits.count, exits + 1, file: file, line: line)
+        for (k, logits) in referenceLogits.enumerated() where k < all[s].logits.count {
+            XCTAssertEqual(logits.count, all[s].logits[k].count, file: file, line: line)
+            let scale = max(Float.leastNormalMagnitude, logits.map { abs($0) }.max() ?? 0)
+            let error = zip(logits, all[s].logits[k]).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(error / scale, 1e-4, "\(name), sample \(s), \(k < exits ? "exit \(k)" : "final") logits: error \(error) of \(scale)", file: file, line: line)
+        }
+        for (k, exit) in reference.exits.enumerated() {
+            let error = abs(exit.confidence - all[s].confidenceLogits[k])
+            XCTAssertLessThanOrEqual(error / max(1, abs(exit.confidence)), 1e-4, "\(name), sample \(s), exit \(k) confidence logit", file: file, line: line)
+        }
+    }
 }

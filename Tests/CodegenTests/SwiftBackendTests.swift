@@ -138,19 +138,7 @@ final class SwiftBackendTests: XCTestCase {
         let expected = inputs.map { interpreter.run($0) }
         let exits = lowered.exits.count
         let name = "\(lowered.model) with \(exits) exits (Swift)"
-        for (s, reference) in expected.enumerated() {
-            let referenceLogits = reference.exits.map(\.logits.data) + [reference.logits.data]
-            XCTAssertEqual(all[s].logits.count, exits + 1, file: file, line: line)
-            for (k, logits) in referenceLogits.enumerated() where k < all[s].logits.count {
-                let scale = max(Float.leastNormalMagnitude, logits.map { abs($0) }.max() ?? 0)
-                let error = zip(logits, all[s].logits[k]).map { abs($0 - $1) }.max() ?? .infinity
-                XCTAssertLessThanOrEqual(error / scale, 1e-4, "\(name), sample \(s), \(k < exits ? "exit \(k)" : "final") logits: error \(error) of \(scale)", file: file, line: line)
-            }
-            for (k, exit) in reference.exits.enumerated() {
-                let error = abs(exit.confidence - all[s].confidenceLogits[k])
-                XCTAssertLessThanOrEqual(error / max(1, abs(exit.confidence)), 1e-4, "\(name), sample \(s), exit \(k) confidence logit", file: file, line: line)
-            }
-        }
+        assertRunAllMatches(all, expected, exits: exits, name: name, file: file, line: line)
         // The decisions at the same thresholds as the C backend's.
         let c = try CHarness(CSource(CProgram(lowered)), toolchain: try toolchain(), cacheRoot: testCache)
         var sets: [[Double]] = [Array(repeating: 0, count: exits), Array(repeating: 1, count: exits), Array(repeating: 0.5, count: exits)]
