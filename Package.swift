@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Passes", targets: ["Passes"]),
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Quantize", targets: ["Quantize"]),
     ],
     targets: [
         // The graph IR: syntax, ops (shape, cost, reference semantics), verifier, tensors and file formats.
@@ -18,9 +19,14 @@ let package = Package(
         .target(name: "IR", path: "Sources/IR", swiftSettings: [.unsafeFlags(["-O"])]),
         // Transformations and analyses over the IR, one pass per file.
         .target(name: "Passes", dependencies: ["IR"], path: "Sources/Passes"),
+        // Post-training int8 quantization: the integer semantics (defined once, for the reference
+        // and the generated code), calibration ranges, the quantized network and its file, and the
+        // bit-exact int8 reference interpreter. Optimized in debug builds: it runs whole networks.
+        .target(name: "Quantize", dependencies: ["IR", "Passes"], path: "Sources/Quantize",
+                swiftSettings: [.unsafeFlags(["-O"])]),
         // Code generators (C, Swift) for a segmented, planned graph. Optimized in debug builds too:
         // packing and printing millions of weights at -Onone would make the C backend's tests crawl.
-        .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Codegen",
+        .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime", "Quantize"], path: "Sources/Codegen",
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // The early-exit runtime: decision rules shared by the interpreter and the generated code.
         // The C runtime (Sources/Runtime/c) is copied as a resource, never compiled into this target:
@@ -31,11 +37,12 @@ let package = Package(
         .target(name: "Training", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Training",
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // The command-line driver.
-        .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Training"], path: "Sources/eec"),
+        .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Training", "Quantize"], path: "Sources/eec"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests", exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["IR", "Passes", "Training"], path: "Tests/TrainingTests"),
-        .testTarget(name: "CodegenTests", dependencies: ["IR", "Passes", "Codegen", "Runtime"], path: "Tests/CodegenTests"),
+        .testTarget(name: "QuantizeTests", dependencies: ["IR", "Passes", "Quantize"], path: "Tests/QuantizeTests"),
+        .testTarget(name: "CodegenTests", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Quantize"], path: "Tests/CodegenTests"),
         .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes", "Training"], path: "Tests/eecTests"),
     ]
 )

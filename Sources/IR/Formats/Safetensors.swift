@@ -31,6 +31,8 @@ public struct SafetensorsFile: Equatable, Sendable {
     public var metadata: [String: String]
     /// Integer and bool tensors, sorted by name.
     public var skipped: [Skipped]
+    /// The I8 and I32 tensors among them, with their values (a quantized network's weights and biases).
+    public var integers: [String: IntegerTensor] = [:]
 
     public init(source: String, tensors: [String: Tensor], metadata: [String: String] = [:], skipped: [Skipped] = []) {
         self.source = source
@@ -96,6 +98,7 @@ public struct SafetensorsFile: Equatable, Sendable {
 
         var tensors: [String: Tensor] = [:]
         var skipped: [Skipped] = []
+        var integers: [String: IntegerTensor] = [:]
         for entry in valid {
             switch entry.dtype {
             case let .float(kind):
@@ -103,9 +106,15 @@ public struct SafetensorsFile: Equatable, Sendable {
                 tensors[entry.name] = Tensor(shape: entry.shape, data: data)
             case let .other(dtype, _):
                 skipped.append(Skipped(name: entry.name, dtype: dtype, shape: entry.shape))
+                if let kind = IntegerTensor.Kind(rawValue: dtype) {
+                    integers[entry.name] = IntegerTensor(kind, shape: entry.shape,
+                                                         values: kind.convert(bytes, from: dataStart + entry.begin, count: entry.count))
+                }
             }
         }
-        return SafetensorsFile(source: source, tensors: tensors, metadata: metadata, skipped: skipped)
+        var file = SafetensorsFile(source: source, tensors: tensors, metadata: metadata, skipped: skipped)
+        file.integers = integers
+        return file
     }
 
     /// The reference implementation rejects overlapping data too; here it also bounds memory: without it,
@@ -141,15 +150,21 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// (keys sorted) comes last and is omitted when empty; no whitespace, and the JSON is padded with
     /// spaces to a multiple of 8 bytes, as the reference writer does, so the data stays aligned.
     /// A tensor may not be named `__metadata__`.
-    public static func encode(tensors: [String: Tensor], metadata: [String: String] = [:]) -> [UInt8] {
-        precondition(tensors["__metadata__"] == nil, "a tensor cannot be named __metadata__")
-        let sorted = tensors.sorted { codePointOrder($0.key, $1.key) }
+    /// `integers` are written as I8 or I32 tensors, among the float ones in name order.
+    public static func encode(tensors: [String: Tensor], integers: [String: IntegerTensor] = [:],
+                              metadata: [String: String] = [:]) -> [UInt8] {
+        precondition(tensors["__metadata__"] == nil && integers["__metadata__"] == nil, "a tensor cannot be named __metadata__")
+        precondition(Set(tensors.keys).isDisjoint(with: integers.keys), "a tensor name is both float and integer")
+        let names = (Array(tensors.keys) + Array(integers.keys)).sorted(by: codePointOrder)
         var fields: [String] = []
         var offset = 0
-        for (name, tensor) in sorted {
-            let end = offset + 4 * tensor.count
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
-            fields.append("\(jsonQuoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+        for name in names {
+            let (dtype, size, shape) = if let t = tensors[name] { ("F32", 4 * t.count, t.shape) } else if let t = integers[name] {
+                (t.kind.rawValue, t.kind.size * t.values.count, t.shape)
+            } else { ("F32", 0, [0]) }
+            let end = offset + size
+            let spelled = shape.map(String.init).joined(separator: ",")
+            fields.append("\(jsonQuoted(name)):{\"dtype\":\"\(dtype)\",\"shape\":[\(spelled)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         if !metadata.isEmpty {
@@ -163,19 +178,56 @@ public struct SafetensorsFile: Equatable, Sendable {
         bytes.reserveCapacity(8 + header.count + offset)
         ByteIO.append(UInt64(header.count), to: &bytes)
         bytes.append(contentsOf: header)
-        for (_, tensor) in sorted {
-            for value in tensor.data { ByteIO.append(value.bitPattern, to: &bytes) }
+        for name in names {
+            if let tensor = tensors[name] {
+                for value in tensor.data { ByteIO.append(value.bitPattern, to: &bytes) }
+            } else if let tensor = integers[name] {
+                for value in tensor.values {
+                    if tensor.kind == .i8 { bytes.append(UInt8(bitPattern: Int8(truncatingIfNeeded: value))) } else { ByteIO.append(UInt32(bitPattern: value), to: &bytes) }
+                }
+            }
         }
         return bytes
     }
 
-    public static func write(tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws(FormatError) {
-        try ByteIO.writeFile(encode(tensors: tensors, metadata: metadata), to: path)
+    public static func write(tensors: [String: Tensor], integers: [String: IntegerTensor] = [:],
+                             metadata: [String: String] = [:], to path: String) throws(FormatError) {
+        try ByteIO.writeFile(encode(tensors: tensors, integers: integers, metadata: metadata), to: path)
     }
 
     /// Code point order, which for UTF-8 is byte order: stable across platforms and matches Python's `sorted`.
     static func codePointOrder(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+}
+
+/// An I8 or I32 tensor of a safetensors file (a quantized network's weights, biases and zero
+/// points), its values widened to Int32.
+public struct IntegerTensor: Equatable, Sendable {
+    public enum Kind: String, Sendable {
+        case i8 = "I8", i32 = "I32"
+
+        var size: Int { self == .i8 ? 1 : 4 }
+
+        func convert(_ bytes: [UInt8], from start: Int, count: Int) -> [Int32] {
+            switch self {
+            case .i8: (0..<count).map { Int32(Int8(bitPattern: bytes[start + $0])) }
+            case .i32: (0..<count).map { Int32(bitPattern: ByteIO.u32(bytes, start + 4 * $0)) }
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var shape: [Int]
+    public var values: [Int32]
+
+    /// `values.count` must equal the product of `shape`; I8 values must lie in -128...127.
+    public init(_ kind: Kind, shape: [Int], values: [Int32]) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        precondition(kind == .i32 || values.allSatisfy { (-128...127).contains($0) }, "I8 values out of range")
+        self.kind = kind
+        self.shape = shape
+        self.values = values
     }
 }
 
