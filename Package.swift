@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Codegen", targets: ["Codegen"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Quantize", targets: ["Quantize"]),
+        .library(name: "Import", targets: ["Import"]),
     ],
     targets: [
         // The graph IR: syntax, ops (shape, cost, reference semantics), verifier, tensors and file formats.
@@ -36,6 +37,8 @@ let package = Package(
         // Optimized in debug builds too: training loops at -Onone would make the tests crawl.
         .target(name: "Training", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Training",
                 swiftSettings: [.unsafeFlags(["-O"])]),
+        // ONNX import: a protobuf decoder and the translation of ONNX graphs into eec graphs and weights.
+        .target(name: "Import", dependencies: ["IR"], path: "Sources/Import"),
         // The command-line driver.
         .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Training", "Quantize"], path: "Sources/eec"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
@@ -43,6 +46,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["IR", "Passes", "Training"], path: "Tests/TrainingTests"),
         .testTarget(name: "QuantizeTests", dependencies: ["IR", "Passes", "Quantize"], path: "Tests/QuantizeTests"),
         .testTarget(name: "CodegenTests", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Quantize"], path: "Tests/CodegenTests"),
+        .testTarget(name: "ImportTests", dependencies: ["Import", "IR", "Codegen", "Passes"], path: "Tests/ImportTests"),
         .testTarget(name: "eecTests", dependencies: ["eec", "IR", "Passes", "Training"], path: "Tests/eecTests"),
     ]
 )

@@ -45,9 +45,9 @@ enum ByteIO {
 
 /// Exact conversions of 16-bit floats to Float, by bit manipulation so they behave the same on every
 /// platform (Swift's `Float16` is unavailable on some) and keep NaN payloads.
-enum HalfFloat {
+public enum HalfFloat {
     /// IEEE 754 binary16: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
-    static func float(fromHalf h: UInt16) -> Float {
+    public static func float(fromHalf h: UInt16) -> Float {
         let sign = UInt32(h & 0x8000) << 16
         let exponent = UInt32(h >> 10) & 0x1F
         let mantissa = UInt32(h & 0x3FF)
@@ -74,7 +74,7 @@ enum HalfFloat {
     }
 
     /// bfloat16 is the top half of a float32, so widening is a shift.
-    static func float(fromBFloat16 b: UInt16) -> Float {
+    public static func float(fromBFloat16 b: UInt16) -> Float {
         Float(bitPattern: UInt32(b) << 16)
     }
 }
