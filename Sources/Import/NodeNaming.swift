@@ -15,7 +15,7 @@ struct NamingHint {
     var fallback: String
 
     init(_ node: ONNXNode, weightInitializer: String? = nil) {
-        fallback = node.name.isEmpty ? node.opType : node.name
+        fallback = node.name.isEmpty ? node.opType.lowercased() : node.name
         leaf = node.opType
         if node.name.hasPrefix("/") {
             // Classic exporter: scopes are module names, each either relative (`conv1`) or, for

@@ -69,6 +69,9 @@ public enum ONNXImporter {
         outputNode.inputs = [output.name]
         let result = try t.activation(outputNode, 0)
         guard result.id >= 0 else { throw ImportError("the graph output '\(output.name)' is the graph input") }
+        guard result.shape.count == 2 else {
+            throw ImportError("the graph output '\(output.name)' has shape \(result.shape); eec needs class logits [1, classes] (end the network with a flatten or linear layer)")
+        }
         return try assemble(t, output: result.id, model: model, source: source, modelName: modelName)
     }
 

@@ -33,7 +33,7 @@ extension Translator {
                 throw ImportError.unsupported(node, "a Slice of \(shape) on axis \(s.axis) from \(s.start) to \(s.end) by \(s.step)",
                                               supported: "on activations, steps on H and W from 0 to the end (x[:, :, ::s, ::s])")
             }
-            keep[s.axis - 2] = s.axis >= 2 ? Int(s.step) : 1
+            if s.axis >= 2 { keep[s.axis - 2] = Int(s.step) }
         }
         switch input {
         case .activation(let a) where keep == [1, 1]:

@@ -81,7 +81,7 @@ struct Translator {
             throw ImportError.unsupported(node, "input \(i) is a constant; eec runs \(node.opType) on activations only (constant folding covers \(Self.foldable.sorted().joined(separator: ", ")))")
         case let .strided(base, hStep, wStep, shape, hint, sliceNode):
             guard hStep == wStep else {
-                throw ImportError.unsupported(sliceNode, "a slice keeping every \(hStep)th row and every \(wStep)th column",
+                throw ImportError.unsupported(sliceNode, "a Slice with step \(hStep) on H and \(wStep) on W",
                                               supported: "equal steps on H and W (eec's subsample)")
             }
             let a = try emit(.subsample, [base], ["stride": .int(hStep)], hint: hint, node: sliceNode)

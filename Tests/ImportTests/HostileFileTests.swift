@@ -1,0 +1,105 @@
+import Testing
+import IR
+@testable import Import
+
+/// Files that are not valid ONNX protobuf: each is rejected with a message naming the problem and
+/// the byte offset, never a crash.
+struct HostileFileTests {
+    func importBytes(_ bytes: [UInt8]) throws(ImportError) -> ImportedModel {
+        try ONNXImporter.importModel(bytes: bytes, source: "bad.onnx", modelDirectory: nil, modelName: "bad")
+    }
+
+    func rejected(_ bytes: [UInt8], saying fragment: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        do {
+            _ = try importBytes(bytes)
+            Issue.record("accepted", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.description.hasPrefix("bad.onnx: error: "), sourceLocation: sourceLocation)
+            #expect(error.message.contains(fragment), "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A valid model: Conv + Relu + Flatten with raw weights.
+    static let valid = ModelSpec(inputDims: [1, 2, 3, 3], nodes: [
+        NodeSpec("Conv", ["x", "w"], ["c"], [("pads", .ints([1, 1, 1, 1]))]), NodeSpec("Relu", ["c"], ["r"]), NodeSpec("Flatten", ["r"], ["y"]),
+    ], initializers: [.floats("w", [2, 2, 3, 3], seeded(36, seed: 1))]).encode()
+
+    @Test func theValidModelImports() throws {
+        #expect(try importBytes(Self.valid).graph.nodes.count == 3)
+    }
+
+    @Test func everyTruncationIsAnError() {
+        for length in 0..<Self.valid.count {
+            #expect(throws: ImportError.self, "prefix of \(length) bytes") { try importBytes(Array(Self.valid.prefix(length))) }
+        }
+    }
+
+    @Test func lengthBeyondTheFile() {
+        var w = ProtoWriter()
+        w.key(7, 2)
+        w.varint(1 << 40)
+        w.bytes += [1, 2, 3]
+        rejected(w.bytes, saying: "field 7 declares 1099511627776 bytes")
+        rejected(w.bytes, saying: "at byte 0 (in ModelProto)")
+    }
+
+    @Test func wrongWireType() {
+        var w = ProtoWriter()
+        w.int(7, 5)  // graph as a varint
+        rejected(w.bytes, saying: "field 7 (graph) has wire type varint, expected length-delimited")
+        var inner = ProtoWriter()
+        inner.message(7) { g in g.message(1) { $0.int(4, 3) } }  // op_type as a varint
+        rejected(inner.bytes, saying: "ModelProto.graph.node[0]")
+    }
+
+    @Test func varintLongerThanTenBytes() {
+        rejected([0x08] + Array(repeating: 0xff, count: 11) + [0x01], saying: "varint longer than 10 bytes")
+    }
+
+    @Test func groupsAndUnknownWireTypes() {
+        rejected([0x0b], saying: "wire type 3 (groups are not supported)")
+        rejected([0x0e], saying: "wire type 6 (no such wire type)")
+        rejected([0x00], saying: "invalid field number 0")
+    }
+
+    /// Sub-graphs inside attributes, 200 deep: past the nesting limit, not a stack overflow.
+    @Test func deepNesting() {
+        func graph(_ depth: Int, _ w: inout ProtoWriter) {
+            w.message(1) { node in
+                node.string(4, "If")
+                node.message(5) { a in
+                    a.string(1, "then_branch")
+                    a.int(20, 5)
+                    if depth > 0 { a.message(6) { graph(depth - 1, &$0) } }
+                }
+            }
+        }
+        var w = ProtoWriter()
+        w.message(7) { graph(200, &$0) }
+        rejected(w.bytes, saying: "nested more than 64 deep")
+    }
+
+    @Test func dataOfTheWrongSize() {
+        var spec = TensorSpec.floats("w", [2, 2, 3, 3], seeded(35, seed: 1))
+        spec.raw = true
+        let m = ModelSpec(inputDims: [1, 2, 3, 3], nodes: [NodeSpec("Conv", ["x", "w"], ["c"]), NodeSpec("Flatten", ["c"], ["y"])], initializers: [spec])
+        rejected(m.encode(), saying: "initializer 'w' of shape [2, 2, 3, 3] and type FLOAT needs 144 bytes of data, found 140")
+        let huge = ModelSpec(nodes: [NodeSpec("Relu", ["x"], ["y"])], initializers: [TensorSpec(name: "big", dims: [1 << 20, 1 << 20], floats: [])])
+        rejected(huge.encode(), saying: "has more than")
+    }
+
+    /// Random byte changes of a valid model: every result is a model or an ImportError.
+    @Test func mutationsNeverCrash() {
+        var rng = SplitMix64(seed: 5)
+        var errors = 0
+        for _ in 0..<3000 {
+            var bytes = Self.valid
+            for _ in 0..<(1 + Int(rng.next() % 4)) {
+                let at = Int(rng.next() % UInt64(bytes.count))
+                bytes[at] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            do { _ = try importBytes(bytes) } catch { errors += 1 }
+        }
+        #expect(errors > 0)
+    }
+}
