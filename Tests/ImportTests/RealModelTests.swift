@@ -44,6 +44,37 @@ struct RealModelTests {
         }
         #expect(worst <= 1e-4, "\(file): max abs diff \(worst) on \(Self.samples) images")
     }
+
+    /// The imported network takes the early-exit path as a hand-written one: the same exit
+    /// candidates as examples/resnet44a.eeir (the stem and the 21 blocks), three exits placed,
+    /// and the generated C's final logits equal the reference on real images.
+    @Test(.enabled(if: (try? CToolchain.find()) != nil, "needs a C compiler"))
+    func earlyExitPathAndTheCBackend() throws {
+        let model = try ONNXImporter.importModel(path: Shared.model("resnet44a.onnx"))
+        let graph = try VerifiedGraph(model.graph)
+        let candidates = ExitCandidates.find(graph).map { graph.graph.nodes[$0].name }
+        #expect(candidates.count == 22, "\(candidates)")
+        #expect(candidates.first == "relu" && candidates.contains("layer2.0.relu_1") && candidates.last == "layer3.6.relu_1")
+        let reference = try InsertExits(branches: 3).run(Passes.Model(graph: graph, weights: model.weights))
+        #expect(reference.graph.graph.exits.count == 3)
+        let compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(reference)
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("eec-import-c-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let harness = try CHarness(CSource(CProgram(compiled)), toolchain: CToolchain.find(), cacheRoot: cache)
+        let (images, logits) = try Shared.testImages(Self.samples)
+        let all = try harness.runAll(images)
+        let interpreter = Interpreter(reference.graph, weights: try WeightBinder.bind(reference.graph, tensors: reference.weights, source: "imported"))
+        var worst: Float = 0, worstExit: Float = 0
+        for (s, image) in images.enumerated() {
+            worst = max(worst, zip(all[s].logits[3], logits[s]).map { abs($0 - $1) }.max() ?? .infinity)
+            // The exits' logits, as the interpreter computes them on the imported graph.
+            for (k, exit) in interpreter.run(image).exits.enumerated() {
+                worstExit = max(worstExit, zip(all[s].logits[k], exit.logits.data).map { abs($0 - $1) }.max() ?? .infinity)
+            }
+        }
+        #expect(worst <= 1e-4, "C final logits vs the reference: \(worst)")
+        #expect(worstExit <= 1e-4, "C exit logits vs the interpreter: \(worstExit)")
+    }
 }
 
 enum Shared {
