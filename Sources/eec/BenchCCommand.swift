@@ -3,34 +3,50 @@ import IR
 import Passes
 import Codegen
 
-let benchCCommand = Command(
-    name: "bench-c",
-    help: """
-        usage: eec bench-c [FILE...] [--runs N] [--seed N]
-               eec bench-c [FILE...] --target cortex-m4 [--branches N ...] [--seed N]
+enum BenchCOptions {
+    static let runs = Option<Int>.int("--runs", in: 1...1_000_000, default: 200, help: "timed runs of each network, after 10 warm-up runs (not with --target)")
+    static let target = Option<String?>.choice("--target", nil, [(DeviceBench.target, Optional(DeviceBench.target))], default: nil, defaultName: nil,
+                                      help: "instead of timing on this host, count the instructions of each path on an emulated Cortex-M4F (QEMU)")
+    static let branches = ExitOptions.branches.help("exits per network with --target", defaultText: "3")
+    /// The exit options: only with --target (the host timing runs the backbone alone).
+    static let exits: [any DeclaredOption] = [branches] + ExitOptions.all.dropFirst()
+}
 
+let benchCCommand = Command(
+    name: "bench-c", summary: "time the generated C (latency, GFLOP/s, % of peak, Cortex-M4 code size)",
+    positionals: .any("FILE"),
+    options: [BenchCOptions.runs, seedOption, BenchCOptions.target] + BenchCOptions.exits,
+    rules: [.conflict(BenchCOptions.runs, BenchCOptions.target, "--runs times the host build; --target counts instructions, which need one run")]
+        + ExitOptions.rules
+        + BenchCOptions.exits.map { option in
+            Rule.check { args throws(UsageError) in
+                if args.given.contains(option.spec.name) && !args.has(BenchCOptions.target) {
+                    throw UsageError(message: "\(option.spec.name) needs --target \(DeviceBench.target): the host timing runs the backbone alone")
+                }
+            }
+        },
+    details: """
         Times the generated C at batch 1 on one thread (the backbone, no exits): compiles each
         FILE (default: examples/resnet20.eeir, resnet32.eeir and resnet110.eeir) with seeded
-        weights and clang -O3 -march=native, runs one input N times (default 200, after 10 warm-up
-        runs) and prints the median latency, the effective GFLOP/s (2 x backbone MACs / median
-        time) and its share of this core's FP32 peak, measured in the same run by an FMA-throughput
-        loop (best of 15 trials, before and after the networks). Also prints the Cortex-M4 .text
-        bytes of the runtime and of each network's kernels (its weights are in another file).
-        Builds are cached in .eec-cache/ under the current folder ($EEC_CACHE_DIR overrides).
+        weights and clang -O3 -march=native, runs one input N times (after 10 warm-up runs) and
+        prints the median latency, the effective GFLOP/s (2 x backbone MACs / median time) and its
+        share of this core's FP32 peak, measured in the same run by an FMA-throughput loop (best
+        of 15 trials, before and after the networks). Also prints the Cortex-M4 .text bytes of
+        the runtime and of each network's kernels (its weights are in another file). Builds are
+        cached in .eec-cache/ under the current folder ($EEC_CACHE_DIR overrides).
 
         With --target cortex-m4, builds each FILE (default: examples/resnet20.eeir and
-        resnet44a.eeir) with --branches exits (default 3; --distribution etc. as for eec compile)
-        as firmware for a Cortex-M4F, runs it in qemu-system-arm (mps2-an386) and prints the
-        instructions of one inference per path: the backbone with every exit off, each exit taken,
-        the final classifier after every head (QEMU -icount: deterministic, not cycles); then
-        flash (.text, .rodata with the weights) and RAM (arena, other static data, the stack's
-        high-water mark, measured by painting the stack).
-        """,
-    valued: exitOptionNames.union(["--runs", "--seed", "--target"])
+        resnet44a.eeir) with --branches exits as firmware for a Cortex-M4F, runs it in
+        qemu-system-arm (mps2-an386) and prints the instructions of one inference per path: the
+        backbone with every exit off, each exit taken, the final classifier after every head
+        (QEMU -icount: deterministic, not cycles); then flash (.text, .rodata with the weights)
+        and RAM (arena, other static data, the stack's high-water mark, measured by painting the
+        stack).
+        """
 ) { args, console in
-    if args.options["--target"] != nil { return try DeviceBench.run(args, &console) } // issue 13: DeviceBench.swift
-    let runs = try runsOption(args, default: 200)
-    let seed = try seedOption(args)
+    if args.has(BenchCOptions.target) { return try DeviceBench.run(args, &console) } // issue 13: DeviceBench.swift
+    let runs = args[BenchCOptions.runs]
+    let seed = args[seedOption]
     let files = args.positionals.isEmpty ? ["resnet20", "resnet32", "resnet110"].map { "examples/\($0).eeir" } : args.positionals
     let cache = try cacheRoot()
     do {
@@ -63,15 +79,6 @@ let benchCCommand = Command(
         throw InputError(message: "eec bench-c: \(error)")
     }
     return ExitStatus.ok
-}
-
-/// `--runs`: a number from 1 to 1000000.
-func runsOption(_ args: Arguments, default value: Int) throws(Arguments.UsageError) -> Int {
-    let text = args.options["--runs"] ?? String(value)
-    guard let runs = Int(text), runs >= 1, runs <= 1_000_000 else {
-        throw Arguments.UsageError(message: "option '--runs' expects a number from 1 to 1000000, found '\(text)'")
-    }
-    return runs
 }
 
 /// A benchmarked network: FILE with seeded weights, BatchNorm folded, ReLU fused, segmented

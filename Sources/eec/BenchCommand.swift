@@ -1,22 +1,20 @@
 import Foundation
 import IR
 
-let benchCommand = Command(
-    name: "bench",
-    help: """
-        usage: eec bench FILE... [--repeat N]
+enum BenchOptions {
+    static let repeats = Option<Int>.int("--repeat", in: 1...100_000, default: 50, help: "runs per file; the median is printed")
+}
 
+let benchCommand = Command(
+    name: "bench", summary: "time the front end (parse, verify, cost)",
+    positionals: .oneOrMore("FILE"), options: [BenchOptions.repeats],
+    details: """
         Times the front end on each FILE: reading, parsing, verifying (shape inference) and the
-        cost model, as the median of N runs (default 50). Build with -c release for real figures:
+        cost model, as the median of N runs. Build with -c release for real figures:
           swift run -c release eec bench examples/resnet110.eeir examples/densenet121.eeir
-        """,
-    valued: ["--repeat"]
+        """
 ) { args, console in
-    guard !args.positionals.isEmpty else { throw Arguments.UsageError(message: "missing FILE argument") }
-    let repeatText = args.options["--repeat"] ?? "50"
-    guard let repeats = Int(repeatText), repeats >= 1, repeats <= 100_000 else {
-        throw Arguments.UsageError(message: "option '--repeat' expects a number from 1 to 100000, found '\(repeatText)'")
-    }
+    let repeats = args[BenchOptions.repeats]
     var table = TextTable(columns: ["file", "nodes", "parse ms", "verify ms", "cost ms", "total ms"],
                           rightAligned: [false, true, true, true, true, true])
     for path in args.positionals {

@@ -3,27 +3,29 @@ import IR
 import Passes
 import Codegen
 
-let benchSwiftCommand = Command(
-    name: "bench-swift",
-    help: """
-        usage: eec bench-swift [FILE...] [--runs N] [--seed N]
+enum BenchSwiftOptions {
+    static let runs = Option<Int>.int("--runs", in: 1...1_000_000, default: 100, help: "timed runs of each network and language, in 5 alternating rounds")
+}
 
+let benchSwiftCommand = Command(
+    name: "bench-swift", summary: "time the generated Swift beside the C (latency, GFLOP/s, speed ratio, code size)",
+    positionals: .any("FILE"), options: [BenchSwiftOptions.runs, seedOption],
+    details: """
         Times the generated Swift beside the generated C, in one run, at batch 1 on one thread (the
         backbone, no exits): lowers each FILE (default: examples/resnet20.eeir and resnet110.eeir)
         with seeded weights once, builds the C with clang -O3 -march=native and the Swift package
         with swift build -c release -Xswiftc -target-cpu -Xswiftc native -Xswiftc -DEEC_FMA (as
-        eec run --backend swift does), and runs one input N times on each (default 100), in 5
-        alternating rounds (10 warm-up runs each) so both see the same machine load. Prints the
-        median latency of each, their GFLOP/s (2 x backbone MACs / median time), the Swift's speed
-        over the C's, and the Cortex-M4 .text of network kernels + runtime: the C with clang -Os
-        for thumbv7em hard-float, the Swift as Embedded Swift for armv7em-none-none-eabi -Osize
-        -no-allocations (weights apart in both). Builds are cached in .eec-cache/ under the
-        current folder ($EEC_CACHE_DIR overrides).
-        """,
-    valued: ["--runs", "--seed"]
+        eec run --backend swift does), and runs one input N times on each, in 5 alternating
+        rounds (10 warm-up runs each) so both see the same machine load. Prints the median latency
+        of each, their GFLOP/s (2 x backbone MACs / median time), the Swift's speed over the C's,
+        and the Cortex-M4 .text of network kernels + runtime: the C with clang -Os for thumbv7em
+        hard-float, the Swift as Embedded Swift for armv7em-none-none-eabi -Osize -no-allocations
+        (weights apart in both). Builds are cached in .eec-cache/ under the current folder
+        ($EEC_CACHE_DIR overrides).
+        """
 ) { args, console in
-    let runs = try runsOption(args, default: 100)
-    let seed = try seedOption(args)
+    let runs = args[BenchSwiftOptions.runs]
+    let seed = args[seedOption]
     let files = args.positionals.isEmpty ? ["resnet20", "resnet110"].map { "examples/\($0).eeir" } : args.positionals
     let cache = try cacheRoot()
     let rounds = 5, perRound = (runs + 4) / 5

@@ -8,34 +8,24 @@ enum ThresholdOption {
     case uniform(Double)
     case perExit([Double])
 
-    /// Reads the two options; nil when neither is given.
-    static func parse(_ args: Arguments) throws(Arguments.UsageError) -> ThresholdOption? {
-        let single = args.options["--threshold"], list = args.options["--thresholds"]
-        if single != nil && list != nil {
-            throw Arguments.UsageError(message: "give --threshold T or --thresholds t0,t1,.., not both")
+    /// The thresholds the command line gives; nil when it gives none.
+    init?(_ args: ParsedArguments) {
+        if let single = args[ThresholdOptions.threshold] {
+            self = .uniform(single)
+        } else if let list = args[ThresholdOptions.thresholds] {
+            self = .perExit(list)
+        } else {
+            return nil
         }
-        func probability(_ text: Substring, _ option: String) throws(Arguments.UsageError) -> Double {
-            guard let t = Double(text.trimmingCharacters(in: .whitespaces)), t >= 0, t <= 1 else {
-                throw Arguments.UsageError(message: "option '\(option)' expects thresholds from 0 to 1, found '\(text)'")
-            }
-            return t
-        }
-        if let single { return .uniform(try probability(Substring(single), "--threshold")) }
-        if let list {
-            var values: [Double] = []
-            for part in list.split(separator: ",", omittingEmptySubsequences: false) { values.append(try probability(part, "--thresholds")) }
-            return .perExit(values)
-        }
-        return nil
     }
 
     /// One threshold per exit; a list must have exactly one per exit.
-    func resolve(exits: Int) throws(Arguments.UsageError) -> [Double] {
+    func resolve(exits: Int) throws(UsageError) -> [Double] {
         switch self {
         case .uniform(let t): return Array(repeating: t, count: exits)
         case .perExit(let values):
             guard values.count == exits else {
-                throw Arguments.UsageError(message: "--thresholds gives \(values.count) value\(values.count == 1 ? "" : "s") for \(exits) exit\(exits == 1 ? "" : "s")")
+                throw UsageError(message: "--thresholds gives \(values.count) value\(values.count == 1 ? "" : "s") for \(exits) exit\(exits == 1 ? "" : "s")")
             }
             return values
         }

@@ -4,50 +4,53 @@ import Passes
 import Codegen
 import Training
 
-let calibrateCommand = Command(
-    name: "calibrate",
-    help: """
-        usage: eec calibrate FILE --weights trained.safetensors --data eval.npy [--labels y.npy]
-                            [--samples A:B] [--mean M --std S] [--max-drop 0.01]
-                            [--margin SE|P%] [--hold-back K] [-o calibrated.safetensors]
-                            [--plot out.svg] [--csv out.csv] [--json] [--backend c|interp]
+enum CalibrateOptions {
+    typealias Margin = ExitSelection.NoiseGuard.Margin
 
+    static let weights = Option<String?>.path("--weights", "W", help: "the trained weights (from eec train); their exits are read from the metadata").required(unused: "")
+    static let maxDrop = Option<Double>.number("--max-drop", "D", in: 0...1, default: 0.01, help: "the allowed drop in accuracy (with --labels, else in agreement with the backbone), as a fraction: 0.01 is one percentage point")
+    static let margin = Option<Margin>("--margin", "SE|P%", expected: "standard errors from 0 to 10 (e.g. 1) or a share such as 0.3%",
+                                       default: .standardErrors(1), defaultText: "1",
+                                       help: "keep the drop within --max-drop minus this margin: a number of standard errors of the measured (or cross-validated) drop, or a fixed share such as 0.3%") { text in
+        if text.hasSuffix("%"), let value = Double(text.dropLast()), value >= 0, value <= 100 { return .fixed(value / 100) }
+        if let value = Double(text), value >= 0, value <= 10 { return .standardErrors(value) }
+        return nil
+    }
+    static let folds = Option<Int>.int("--folds", "K", in: 0...100, default: 5, help: "choose the search's budget and method by K-fold cross-validation (0 or 1: one search on all the samples within --max-drop minus --margin)")
+    static let holdBack = Option<Int>.int("--hold-back", "K", in: 0...1000, default: 0, help: "hold every K-th sample out of everything and report the choice on them, the figures to expect on new data (0: none)")
+    static let out = Option<String?>.path("-o", "OUT", help: "write the weights with the selected exits only and their thresholds in the metadata: eec compile and run --weights OUT need no other flag")
+    static let plot = Option<String?>.path("--plot", "F.svg", help: "write an SVG of accuracy against cost over T, the chosen points marked")
+    static let csv = Option<String?>.path("--csv", "F.csv", help: "write the single-T sweep as CSV")
+    static let json = Option<Bool>.flag("--json", help: "print one JSON object (backbone_accuracy, selection with its figures on the searched, held-back and all samples, cross-validation, chosen single T, sweep)")
+}
+
+let calibrateCommand = Command(
+    name: "calibrate", summary: "choose the exits to keep and their thresholds for an accuracy budget",
+    options: [CalibrateOptions.weights, DataOptions.data, DataOptions.labels, DataOptions.samples, DataOptions.mean, DataOptions.std,
+              CalibrateOptions.maxDrop, CalibrateOptions.margin, CalibrateOptions.folds, CalibrateOptions.holdBack,
+              CalibrateOptions.out, CalibrateOptions.plot, CalibrateOptions.csv, CalibrateOptions.json, exitsBackendOption] + ExitOptions.all,
+    rules: DataOptions.rules + ExitOptions.rules,
+    details: """
         Evaluates every exit once per sample, then chooses which exits to keep and one threshold
         per exit: the lowest mean path cost (the backbone prefix plus every head run on the way,
-        in the MACs the C runtime counts) whose drop (in accuracy with labels, else in agreement
-        with the backbone) stays within --max-drop. Exits not worth their heads are dropped.
-        The search is a Lagrangian sweep over a price per error with exact coordinate descent
-        over each exit's thresholds (see the README). It also sweeps one threshold T shared by
-        every exit from 0 to 1, for the table and the plot.
+        in the MACs the C runtime counts) whose drop stays within --max-drop. Exits not worth
+        their heads are dropped. The search's budget and method are chosen by cross-validation
+        (--folds; see the README). It also sweeps one threshold T shared by every exit from 0 to
+        1, for the table and the plot.
 
-        Guarding against noise: every K-th sample is held back from the search (--hold-back,
-        default 3) and the choice is re-measured on it, and the budget is --max-drop minus a
-        margin (--margin: a number of standard errors of the measured drop, default 1, or a
-        fixed share such as 0.3%). Both figures are printed.
-
-          --max-drop D   allowed drop, as a fraction (default 0.01: one percentage point)
-          -o F           write the weights with the selected exits only and their thresholds in
-                         the metadata: eec compile/run --weights F need no other flag
-          --plot F       write an SVG of accuracy against cost over T, the chosen points marked
-          --csv F        write the single-T sweep as CSV
-          --json         print one JSON object (backbone_accuracy, selection with its figures on
-                         the searched, held-back and all samples, chosen single T, sweep)
-          --backend B    evaluate the exits in the generated C (c, default: built with clang or
-                         $CC) or in the reference interpreter (interp, slow)
-        Exit options (--branches, ...) are read from the weights' metadata; given flags must agree.
-        """,
-    valued: exitOptionNames.union(["--weights", "--data", "--labels", "--samples", "--mean", "--std", "--max-drop", "--plot", "--csv",
-                                   "--backend", "--margin", "--hold-back", "--folds", "-o"]),
-    switches: ["--json"]
+        The exit options (--branches, ...) are read from the weights' metadata; flags given must
+        agree with it.
+        """
 ) { args, console in
-    let path = try args.file()
-    guard let weightsPath = args.options["--weights"] else { throw Arguments.UsageError(message: "missing --weights trained.safetensors") }
-    let maxDrop = try number(args, "--max-drop", default: 0.01, range: 0...1)
-    let backend = try EarlyExitRun.Backend.forExits(args, command: "calibrate", &console)
-    let noiseGuard = try noiseGuardOption(args)
+    let path = args.file
+    let weightsPath = args[CalibrateOptions.weights]
+    let maxDrop = args[CalibrateOptions.maxDrop]
+    let backend = EarlyExitRun.Backend.forExits(args, command: "calibrate", &console)
+    let noiseGuard = ExitSelection.NoiseGuard(margin: args[CalibrateOptions.margin], holdBackEvery: args[CalibrateOptions.holdBack],
+                                              folds: args[CalibrateOptions.folds])
     let backbone = try loadGraph(path, &console)
     let file = try TrainedWeights.read(weightsPath)
-    let configuration = try exitConfiguration(args, recorded: file.metadata)
+    let configuration = try exitConfiguration(args, recorded: file.metadata, weightsPath: weightsPath)
     guard configuration.hasExits else {
         throw InputError(message: "\(weightsPath): error: no exits to calibrate: the file records no exit configuration (train it with eec train) and no --branches was given")
     }
@@ -63,19 +66,8 @@ let calibrateCommand = Command(
         throw InputError(message: "\(path): \(error)")
     }
     let bound = try bind(withExits.graph, withExits.weights, source: weightsPath)
-    let (inputs, range) = try readData(args, option: "--data", graph: backbone)
-    var labels: [Int]?
-    if let labelPath = args.options["--labels"] {
-        do {
-            let all = try ImageBatch.readLabels(path: labelPath, classes: backbone.classes)
-            guard all.count >= range.upperBound else {
-                throw InputError(message: "\(labelPath): error: \(all.count) labels, but samples \(range.lowerBound)..<\(range.upperBound) were asked for")
-            }
-            labels = Array(all[range])
-        } catch let error as FormatError {
-            throw InputError(message: error.description)
-        }
-    }
+    let (inputs, range) = try readData(args, graph: backbone)
+    let labels = try readLabels(args, range: range, classes: backbone.classes)
     let progress = Progress(console: console)
     let start = Date()
     let evaluation: ExitEvaluation
@@ -115,12 +107,12 @@ let calibrateCommand = Command(
     let attach = ExitCostReport(withExits.graph).rows.dropLast().map(\.attach)
     let report = CalibrationReport(sweep: sweep, points: points, chosen: chosen, selection: selection, maxDrop: maxDrop,
                                    attach: attach, model: backbone.graph.model, seconds: seconds, path: pathCost)
-    if let plot = args.options["--plot"] {
+    if let plot = args[CalibrateOptions.plot] {
         let title = "\(backbone.graph.model): \(attach.count) \(configuration.block) exits, \(inputs.count) samples"
         try writeFile(plot, SweepPlot.svg(points: points, chosen: chosen, perExit: selection.all.point, backboneAccuracy: sweep.backboneAccuracy, title: title))
     }
-    if let csv = args.options["--csv"] { try writeFile(csv, report.csv) }
-    if let out = args.options["-o"] {
+    if let csv = args[CalibrateOptions.csv] { try writeFile(csv, report.csv) }
+    if let out = args[CalibrateOptions.out] {
         let selected = selection.enabled.indices.filter { selection.enabled[$0] }
         let notes = [
             "eec.calibration.samples": "\(range.lowerBound):\(range.upperBound)", "eec.calibration.max_drop": String(maxDrop),
@@ -135,32 +127,11 @@ let calibrateCommand = Command(
             throw InputError(message: "\(error)")
         }
     }
-    if args.flags.contains("--json") { console.print(report.json.text) } else {
+    if args[CalibrateOptions.json] { console.print(report.json.text) } else {
         console.write(report.table)
-        if let out = args.options["-o"] { console.print("wrote \(out): the backbone and \(selection.enabled.filter { $0 }.count) exits with their thresholds") }
+        if let out = args[CalibrateOptions.out] { console.print("wrote \(out): the backbone and \(selection.enabled.filter { $0 }.count) exits with their thresholds") }
     }
     return ExitStatus.ok
-}
-
-/// `--margin` and `--hold-back`.
-func noiseGuardOption(_ args: Arguments) throws(Arguments.UsageError) -> ExitSelection.NoiseGuard {
-    var guardOption = ExitSelection.NoiseGuard.crossValidated
-    if let text = args.options["--margin"] {
-        if text.hasSuffix("%"), let value = Double(text.dropLast()), value >= 0, value <= 100 {
-            guardOption.margin = .fixed(value / 100)
-        } else if let value = Double(text), value >= 0, value <= 10 {
-            guardOption.margin = .standardErrors(value)
-        } else {
-            throw Arguments.UsageError(message: "option '--margin' expects standard errors from 0 to 10 (e.g. 1) or a share such as 0.3%, found '\(text)'")
-        }
-    }
-    if args.options["--hold-back"] != nil {
-        guardOption.holdBackEvery = Int(try number(args, "--hold-back", default: 0, range: 0...1000))
-    }
-    if args.options["--folds"] != nil {
-        guardOption.folds = Int(try number(args, "--folds", default: 5, range: 0...100))
-    }
-    return guardOption
 }
 
 /// The printed forms of a calibration: table, CSV, JSON.

@@ -3,79 +3,96 @@ import IR
 import Passes
 import Codegen
 
-let compileCommand = Command(
-    name: "compile",
-    help: """
-        usage: eec compile FILE [--branches N|all | --exit-at A,B,..] [--distribution D] [--exit-block B]
-                          [--confidence C] [--cost C] [--exit-after OPS] [--weights W] [--emit ir|dot|c|swift] [--json] [-o OUT]
-                          [--threshold T | --thresholds t0,t1,..]
+enum CompileFlags {
+    enum Emit: String, CaseIterable, Sendable {
+        case ir, dot, c, swift
+    }
 
-        Places N exits, inserts their heads, folds BatchNorm, fuses ReLUs, cuts the backbone into
+    static let headLinearsOnly = Option<Bool>.flag("--head-linears-only", help: "count only the heads' linear layers in the plan's cost rates (the EENets code's FLOPs counter misses the other head layers)")
+    static let weights = Option<String?>.path("--weights", "W", help: "safetensors weights (default: seeded); exit tensors in W are used, missing ones seeded. A file from eec train or eec calibrate -o brings its exits and thresholds: no other flag needed")
+    static let align = Option<Int>("--align", "N", expected: "a power of two from 4 to 4096", default: 16, defaultText: "16",
+                                   help: "arena alignment in bytes (the plan, --emit c and swift)") { text in
+        guard let n = Int(text), n >= 4, n <= 4096, n & (n - 1) == 0 else { return nil }
+        return n
+    }
+    static let emit = Option<Emit?>.choice("--emit", "ir|dot|c|swift", Emit.allCases.map { ($0.rawValue, Optional($0)) }, default: nil, defaultName: nil,
+                                           help: "print the compiled IR, or Graphviz with segments as clusters; or write a C library to the folder -o names (<model>.h, <model>.c, <model>_weights.c, eec_runtime.h, eec_runtime.c; see the README, \"Compiling to C\"), or a SwiftPM package (Package.swift, Sources/<Model>/<Model>.swift, Weights.swift, Runtime.swift)")
+    static let out = Option<String?>.path("-o", "OUT", help: "write the plan, or what --emit makes, to OUT (a folder for c and swift) instead of standard output")
+    static let json = Option<Bool>.flag("--json", help: "print the plan as one JSON object")
+    static let printAfterAll = Option<Bool>.flag("--print-after-all", help: "print the IR after every pass (to stderr)")
+    static let printAfter = Option<String?>.choice("--print-after", "PASS", passNames.map { ($0, Optional($0)) }, default: nil, defaultName: nil,
+                                                   help: "print the IR after PASS (to stderr): \(passNames.joined(separator: ", "))")
+    static let listPasses = Option<Bool>.flag("--list-passes", help: "list the passes and exit").standalone()
+
+    /// The passes in order (each names itself).
+    static let passNames = CompileOptions.passes(ExitConfiguration(branches: 0), seed: 0).passes.map(\.name)
+
+    /// `--emit` says what the output is; some options only mean something with one kind of it.
+    static let rules: [Rule] = [
+        .check { args throws(UsageError) in
+            let emit = args[CompileFlags.emit]
+            if let emit, emit == .c || emit == .swift, !args.has(CompileFlags.out) {
+                throw UsageError(message: emit == .c ? "--emit c needs -o DIR, the folder to write the C files to"
+                                                     : "--emit swift needs -o DIR, the folder to write the Swift package to")
+            }
+            if emit != .c && emit != .swift {
+                for option in [ThresholdOptions.threshold.spec, ThresholdOptions.thresholds.spec] where args.given.contains(option.name) {
+                    throw UsageError(message: "\(option.name) sets the thresholds compiled into the code: it needs --emit c or --emit swift")
+                }
+                if emit != nil && args.has(CompileFlags.align) {
+                    throw UsageError(message: "--align sets the arena's alignment: --emit ir and dot have no arena")
+                }
+            }
+            if emit != nil {
+                for option in [CompileFlags.json.spec, CompileFlags.headLinearsOnly.spec] where args.given.contains(option.name) {
+                    throw UsageError(message: "\(option.name) shapes the printed plan: it does not go with --emit")
+                }
+            }
+        },
+        .conflict(printAfter, printAfterAll, "--print-after-all prints after every pass, --print-after after one; give one"),
+    ]
+}
+
+let compileCommand = Command(
+    name: "compile", summary: "place exits, fuse, segment and plan memory; print the plan, or emit IR, Graphviz, C or Swift",
+    options: ExitOptions.all + [CompileFlags.headLinearsOnly, CompileFlags.weights, seedOption, CompileFlags.align,
+                                CompileFlags.emit, CompileFlags.out, ThresholdOptions.threshold, ThresholdOptions.thresholds,
+                                CompileFlags.json, CompileFlags.printAfterAll, CompileFlags.printAfter,
+                                CompileFlags.listPasses],
+    rules: ExitOptions.rules + ThresholdOptions.rules + CompileFlags.rules,
+    details: """
+        Places the exits, inserts their heads, folds BatchNorm, fuses ReLUs, cuts the backbone into
         segments and plans one memory arena. Without --emit, prints the plan: exits and their
         costs, segments, arena.
-
-          --branches N|all      number of early exits (default 0), or one at every exit candidate
-          --exit-at A,B,..      exits after these nodes (exit candidates, in schedule order)
-          --confidence C        head (default: a learnt sigmoid head) or softmax (the
-                                classifier's max-softmax, no extra layer)
-          --distribution D      fine (default), pareto, golden, linear, quadratic
-          --exit-block B        conv2 (default), sdn, sconv, conv1, conv3, pool, bnpool, plain
-          --cost C              cost convention for placement and cost rates: eenets (default), macs
-          --exit-after OPS      only attach exits after these ops, e.g. maxpool (reference VGG)
-                                or concat (reference DenseNet); default: every cut point
-          --head-linears-only   count only the heads' linear layers in cost rates (the EENets
-                                code's FLOPs counter misses the other head layers)
-          --weights W           safetensors weights (default: seeded); exit tensors present in W
-                                are used, missing ones seeded. A file from eec train or
-                                eec calibrate -o brings its exits and thresholds: no other flag needed
-          --seed N              seed of default weights (default 0)
-          --align N             arena alignment in bytes (default 16)
-          --emit ir|dot         print the compiled IR, or Graphviz with segments as clusters
-          --emit c -o DIR       write a C library to DIR: <model>.h, <model>.c, <model>_weights.c,
-                                eec_runtime.h, eec_runtime.c (see the README, "Compiling to C")
-          --emit swift -o DIR   write a SwiftPM package to DIR: Package.swift, Sources/<Model>/
-                                <Model>.swift, Weights.swift, Runtime.swift
-          --threshold T         the exits' compiled-in threshold (default 0.5); changeable at run time
-          --thresholds t0,..    one threshold per exit
-          --json                print the plan as one JSON object
-          --print-after-all     print the IR after every pass (to stderr)
-          --print-after PASS    print the IR after PASS (to stderr)
-          --list-passes         list the passes and exit
-          -o OUT                write --emit output to OUT
-        """,
-    valued: exitOptionNames.union(["--weights", "--seed", "--align", "--emit", "--print-after", "-o", "--threshold", "--thresholds"]),
-    switches: ["--json", "--print-after-all", "--list-passes", "--head-linears-only"]
+        """
 ) { args, console in
-    var options = try CompileOptions(args)
-    if args.flags.contains("--list-passes") {
+    var options = CompileOptions(args)
+    if args[CompileFlags.listPasses] {
         for pass in options.pipeline.passes { console.print("\(pass.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(pass.summary)") }
         return ExitStatus.ok
     }
-    // A usage error, so checked before FILE is read (a missing FILE would otherwise be status 1).
-    if let name = options.printAfter, !options.pipeline.passes.contains(where: { $0.name == name }) {
-        throw Arguments.UsageError(message: "unknown pass '\(name)' for --print-after; passes: \(options.pipeline.passes.map(\.name).joined(separator: ", "))")
-    }
-    let graph = try loadGraph(try args.file(), &console)
+    let graph = try loadGraph(args.file, &console)
+    let weightsPath = args[CompileFlags.weights]
     // A trained or calibrated file records its exits (and thresholds): flags may repeat them, not contradict them.
     var metadata: [String: String] = [:]
     var fileTensors: [String: Tensor]?
-    if let weightsPath = args.options["--weights"] {
+    if let weightsPath {
         let file = try TrainedWeights.read(weightsPath)
         metadata = file.metadata
         fileTensors = file.tensors
     }
-    options.exits = try exitConfiguration(args, recorded: metadata)
-    if options.thresholds == nil, let recorded = try recordedThresholds(metadata, source: args.options["--weights"]) {
+    options.exits = try exitConfiguration(args, recorded: metadata, weightsPath: weightsPath)
+    if options.thresholds == nil, let recorded = try recordedThresholds(metadata, source: weightsPath) {
         options.thresholds = .perExit(recorded)
     }
     let weights: [String: Tensor]
-    if let fileTensors, let weightsPath = args.options["--weights"] {
+    if let fileTensors, let weightsPath {
         // Bound against the graph with its exits, so a trained file's exit tensors count as used.
         let withExits: Model
         do {
-            withExits = try options.exits.pass.run(Model(graph: graph, weights: fileTensors))
+            withExits = try options.exits.pass(seed: options.seed).run(Model(graph: graph, weights: fileTensors))
         } catch {
-            throw InputError(message: "\(args.positionals[0]): \(error)")
+            throw InputError(message: "\(args.file): \(error)")
         }
         try warnUnused(withExits.graph, fileTensors, source: weightsPath, &console)
         weights = fileTensors
@@ -92,7 +109,7 @@ let compileCommand = Command(
             }
         }
     } catch {
-        throw InputError(message: "\(args.positionals[0]): \(error)")
+        throw InputError(message: "\(args.file): \(error)")
     }
     let plan = CompilePlan(original: graph, withExits: withExits ?? graph, compiled: compiled.graph,
                            options: options)
@@ -106,17 +123,13 @@ let compileCommand = Command(
     case .swift(let directory)?:
         try emitSwift(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console)
     case nil:
-        if args.flags.contains("--json") {
-            console.print(plan.json.text)
-        } else {
-            console.write(plan.table)
-        }
+        try emit(args[CompileFlags.json] ? plan.json.text + "\n" : plan.table, args, &console)
     }
     return ExitStatus.ok
 }
 
-func emit(_ text: String, _ args: Arguments, _ console: inout Console) throws(InputError) {
-    if let out = args.options["-o"] { try writeFile(out, text) } else { console.write(text) }
+func emit(_ text: String, _ args: ParsedArguments, _ console: inout Console) throws(InputError) {
+    if let out = args[CompileFlags.out] { try writeFile(out, text) } else { console.write(text) }
 }
 
 /// The options of `eec compile`, checked.
@@ -137,41 +150,28 @@ struct CompileOptions {
 
     var convention: CostReport.Convention { exits.convention }
 
-    init(_ args: Arguments) throws(Arguments.UsageError) {
-        exits = try flagConfiguration(args)
-        headLinearsOnly = args.flags.contains("--head-linears-only")
-        seed = try seedOption(args)
-        let alignText = args.options["--align"] ?? "16"
-        guard let alignment = Int(alignText), alignment >= 4, alignment <= 4096, alignment & (alignment - 1) == 0 else {
-            throw Arguments.UsageError(message: "option '--align' expects a power of two from 4 to 4096, found '\(alignText)'")
-        }
-        self.alignment = alignment
-        switch args.options["--emit"] {
+    init(_ args: ParsedArguments) {
+        exits = flagConfiguration(args)
+        headLinearsOnly = args[CompileFlags.headLinearsOnly]
+        seed = args[seedOption]
+        alignment = args[CompileFlags.align]
+        let out = args[CompileFlags.out] ?? ""
+        switch args[CompileFlags.emit] {
         case nil: emit = nil
-        case "ir": emit = .ir
-        case "dot": emit = .dot
-        case "c":
-            guard let directory = args.options["-o"] else {
-                throw Arguments.UsageError(message: "--emit c needs -o DIR, the folder to write the C files to")
-            }
-            emit = .c(directory: directory)
-        case "swift":
-            guard let directory = args.options["-o"] else {
-                throw Arguments.UsageError(message: "--emit swift needs -o DIR, the folder to write the Swift package to")
-            }
-            emit = .swift(directory: directory)
-        case let other?:
-            throw Arguments.UsageError(message: "option '--emit' expects ir, dot, c or swift, found '\(other)'")
+        case .ir?: emit = .ir
+        case .dot?: emit = .dot
+        case .c?: emit = .c(directory: out)
+        case .swift?: emit = .swift(directory: out)
         }
-        thresholds = try ThresholdOption.parse(args)
-        printAll = args.flags.contains("--print-after-all")
-        printAfter = args.options["--print-after"]
+        thresholds = ThresholdOption(args)
+        printAll = args[CompileFlags.printAfterAll]
+        printAfter = args[CompileFlags.printAfter]
     }
 
-    var pipeline: PassPipeline {
-        var insert = exits.pass
-        insert.seed = seed
-        return PassPipeline([insert, FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+    var pipeline: PassPipeline { Self.passes(exits, seed: seed) }
+
+    static func passes(_ exits: ExitConfiguration, seed: UInt64) -> PassPipeline {
+        PassPipeline([exits.pass(seed: seed), FoldBatchNorm(), FuseReLU(), SegmentGraph()])
     }
 }
 

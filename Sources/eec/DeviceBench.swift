@@ -18,15 +18,9 @@ enum DeviceBench {
     static let off = Float.greatestFiniteMagnitude
     static let always = -Float.greatestFiniteMagnitude
 
-    static func run(_ args: Arguments, _ console: inout Console) throws -> Int32 {
-        let targetName = args.options["--target"] ?? target
-        guard targetName == target else {
-            throw Arguments.UsageError(message: "option '--target' expects \(target), found '\(targetName)'")
-        }
-        var exitArgs = args
-        if exitArgs.options["--branches"] == nil { exitArgs.options["--branches"] = "3" }
-        let configuration = try flagConfiguration(exitArgs)
-        let seed = try seedOption(args)
+    static func run(_ args: ParsedArguments, _ console: inout Console) throws -> Int32 {
+        let configuration = flagConfiguration(args, defaultBranches: 3)
+        let seed = args[seedOption]
         let qemu: QEMU
         do {
             qemu = try QEMU.find()
@@ -38,7 +32,7 @@ enum DeviceBench {
             let graph = try loadGraph(path, &console)
             let compiled: Model
             do {
-                let withExits = try configuration.pass.run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
+                let withExits = try configuration.pass(seed: seed).run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
                 compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
             } catch {
                 throw InputError(message: "\(path): \(error)")

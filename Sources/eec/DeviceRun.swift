@@ -44,10 +44,10 @@ enum DeviceRun {
 
     /// Runs the batch on the device and prints `eec run`'s report (or `--json`) with the
     /// device's figures; writes `--output` and `--exits`.
-    static func run(_ args: Arguments, _ withExits: Model, thresholds: [Double], inputs: [Tensor], labels: [Int]?,
+    static func run(_ args: ParsedArguments, _ withExits: Model, thresholds: [Double], inputs: [Tensor], labels: [Int]?,
                     convention: CostReport.Convention, path: String, _ console: inout Console) throws -> Int32 {
         let result = try measure(withExits, thresholds: thresholds, inputs: inputs, path: path)
-        if args.flags.contains("--json") {
+        if args[RunOptions.json] {
             let object = EarlyExitRun.json(result.answers, labels: labels, thresholds: thresholds, withExits: withExits.graph,
                                            secondsPerSample: result.secondsPerSample, backboneSecondsPerSample: result.secondsPerSample,
                                            spent: result.spent, backend: .c,
@@ -56,7 +56,7 @@ enum DeviceRun {
         } else {
             EarlyExitRun.report(result.answers, labels: labels, thresholds: thresholds, withExits: withExits.graph, convention: convention,
                                 secondsPerSample: result.secondsPerSample, how: result.how, spent: result.spent,
-                                perSample: args.options["--output"] == nil && inputs.count <= 100, &console)
+                                perSample: args[RunOptions.output] == nil && inputs.count <= 100, &console)
             report(result, &console)
         }
         try EarlyExitRun.write(result.answers, classes: withExits.graph.classes, args)

@@ -1,28 +1,9 @@
 import Foundation
 import IR
 
-/// `eec COMMAND ...`: dispatches to one command and maps its outcome to an exit status.
+/// `eec COMMAND ...`: dispatches to one command (declared in `commands`, see Command.swift) and
+/// maps its outcome to an exit status.
 enum Driver {
-    static let usage = """
-        eec: an early-exit network compiler
-
-        usage: eec <command> [options] FILE
-
-        commands:
-          check FILE      parse and verify a .eeir file
-          fmt FILE        print a .eeir file in canonical form
-          stats FILE      per-node shapes, parameters and cost
-          run FILE        run a batch through the reference interpreter
-          compile FILE    place exits, fuse, segment and plan memory; print the plan or the IR
-          bench FILE...   time the front end (parse, verify, cost)
-          bench-c [FILE]  time the generated C (latency, GFLOP/s, % of peak, Cortex-M4 code size)
-          bench-swift [FILE]  time the generated Swift beside the C (latency, GFLOP/s, speed ratio, code size)
-          train FILE      train exit heads on a frozen backbone (PTEE)
-          calibrate FILE  choose the exits to keep and their thresholds for an accuracy budget
-
-        Run 'eec <command> --help' for a command's options, 'eec --version' for the version.
-        """
-
     /// The version `eec --version` prints. Generated files never carry it (they stay
     /// byte-identical across versions that generate the same code).
     static let version = "eec 0.2.0"
@@ -35,13 +16,10 @@ enum Driver {
 
     static func run(_ args: [String], _ console: inout Console) -> Int32 {
         guard let name = args.first else {
-            console.error(usage)
+            console.error(Help.commandList(commands))
             return ExitStatus.badUsage
         }
-        if name == "--help" || name == "-h" || name == "help" {
-            console.print(usage)
-            return ExitStatus.ok
-        }
+        if name == "--help" || name == "-h" { return run(["help"] + args.dropFirst(), &console) }
         if name == "--version" || name == "version" {
             console.print(version)
             return ExitStatus.ok
@@ -54,15 +32,14 @@ enum Driver {
         }
         let rest = Array(args.dropFirst())
         if rest.contains("--help") || rest.contains("-h") {
-            console.print(command.help)
+            console.write(Help.command(command))
             return ExitStatus.ok
         }
         do {
-            let parsed = try Arguments(rest, valued: command.valued, switches: command.switches)
+            let parsed = try ParsedArguments(rest, for: command)
             return try command.run(parsed, &console)
-        } catch let error as Arguments.UsageError {
-            let usageLine = command.help.split(separator: "\n").first.map(String.init) ?? "usage: eec \(name)"
-            console.error("eec \(name): error: \(error.message)\n\(usageLine)\nRun 'eec \(name) --help' for the options.")
+        } catch let error as UsageError {
+            console.error("eec \(name): error: \(error.message)\n\(command.usage)\nRun 'eec \(name) --help' for the options.")
             return ExitStatus.badUsage
         } catch let error as InputError {
             console.error(error.message)
@@ -73,16 +50,37 @@ enum Driver {
         }
     }
 
-    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, benchCCommand, benchSwiftCommand, trainCommand, calibrateCommand]
+    /// Every command, in the order `eec help` lists them.
+    static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, benchCCommand,
+                                      benchSwiftCommand, trainCommand, calibrateCommand, helpCommand]
 }
 
-/// One subcommand: its options and what it does.
-struct Command: Sendable {
-    var name: String
-    var help: String
-    var valued: Set<String> = []
-    var switches: Set<String> = []
-    var run: @Sendable (Arguments, inout Console) throws -> Int32
+enum HelpOptions {
+    static let markdown = Option<Bool>.flag("--markdown", help: "print the README's command table instead (a row per command)")
+}
+
+/// `eec help [COMMAND]`.
+let helpCommand = Command(
+    name: "help", summary: "list the commands, or show one command's options",
+    positionals: .optional("COMMAND"), options: [HelpOptions.markdown],
+    rules: [.check { args throws(UsageError) in
+        guard let name = args.positionals.first else { return }
+        guard args[HelpOptions.markdown] == false else { throw UsageError(message: "--markdown prints every command; give no COMMAND") }
+        guard Driver.commands.contains(where: { $0.name == name }) else {
+            var message = "unknown command '\(name)'"
+            if let guess = Spelling.closest(to: name, in: Driver.commands.map(\.name)) { message += "; did you mean '\(guess)'?" }
+            throw UsageError(message: message)
+        }
+    }]
+) { args, console in
+    if args[HelpOptions.markdown] {
+        console.write(Help.markdown(Driver.commands))
+    } else if let command = Driver.commands.first(where: { $0.name == args.positionals.first }) {
+        console.write(Help.command(command))
+    } else {
+        console.write(Help.commandList(Driver.commands))
+    }
+    return ExitStatus.ok
 }
 
 /// Loads and verifies FILE, printing its warnings; a bad file is an `InputError` with every diagnostic.

@@ -12,13 +12,13 @@ import Runtime
 /// applied afterwards (its time is that of the whole network); with `--backend c` the generated
 /// library runs in a harness built in `.eec-cache/` and really stops at the first exit taken.
 enum EarlyExitRun {
-    enum Backend: String, CaseIterable {
+    enum Backend: String, CaseIterable, Sendable {
         case interp, c
 
         /// `--backend` of train and calibrate: the generated C unless asked otherwise; without a C
         /// compiler, the reference interpreter (many times slower), with a note saying so.
-        static func forExits(_ args: Arguments, command: String, _ console: inout Console) throws(Arguments.UsageError) -> Backend {
-            if args.options["--backend"] != nil { return try args.choice("--backend", default: .c, allCases) }
+        static func forExits(_ args: ParsedArguments, command: String, _ console: inout Console) -> Backend {
+            if let chosen = args[exitsBackendOption] { return chosen }
             do {
                 _ = try CToolchain.find()
                 return .c
@@ -30,13 +30,13 @@ enum EarlyExitRun {
     }
 
     /// Whether `eec run` takes this path rather than the plain backbone run: exits asked for
-    /// or recorded in the weights, a threshold, the C backend or `--json`.
-    static func wanted(_ args: Arguments) -> Bool {
-        if args.options["--backend"] == "c" || args.flags.contains("--json") { return true }
-        if args.options["--backend"] == DeviceRun.backendName { return true } // issue 13
-        if args.options["--backend"] == SwiftRun.backendName { return true } // issue 9
-        if !exitOptionNames.union(["--threshold", "--thresholds", "--exits"]).isDisjoint(with: args.options.keys) { return true }
-        guard let path = args.options["--weights"], let file = try? TrainedWeights.read(path) else { return false }
+    /// or recorded in the weights, a threshold, `--exits`, a backend other than the
+    /// interpreter, or `--json`.
+    static func wanted(_ args: ParsedArguments) -> Bool {
+        if args[RunOptions.backend] != .interp || args[RunOptions.json] { return true }
+        let earlyExit: [any DeclaredOption] = ExitOptions.all + [ThresholdOptions.threshold, ThresholdOptions.thresholds, RunOptions.exits]
+        if earlyExit.contains(where: { args.given.contains($0.spec.name) }) { return true }
+        guard let path = args[RunOptions.weights], let file = try? TrainedWeights.read(path) else { return false }
         return file.metadata["eec.branches"] != nil
     }
 
@@ -74,21 +74,22 @@ enum EarlyExitRun {
         var language = "C"
     }
 
-    static func run(_ args: Arguments, _ console: inout Console) throws -> Int32 {
-        let path = try args.file()
+    static func run(_ args: ParsedArguments, _ console: inout Console) throws -> Int32 {
+        let path = args.file
         // Issue 13: `--backend cortex-m4` runs the C backend's network on an emulated device (DeviceRun.swift).
-        let onDevice = args.options["--backend"] == DeviceRun.backendName
+        let onDevice = args[RunOptions.backend] == .cortexM4
         // Issue 9: `--backend swift` runs the Swift backend's package (SwiftRun.swift) where the C would run.
-        let onSwift = args.options["--backend"] == SwiftRun.backendName
-        let backend = onDevice || onSwift ? Backend.c : try args.choice("--backend", default: Backend.interp, Backend.allCases)
-        let thresholdOption = try ThresholdOption.parse(args)
-        let seed = try seedOption(args)
+        let onSwift = args[RunOptions.backend] == .swift
+        let backend = args[RunOptions.backend] == .interp ? Backend.interp : Backend.c
+        let thresholdOption = ThresholdOption(args)
+        let seed = args[seedOption]
+        let weightsPath = args[RunOptions.weights]
         let backbone = try loadGraph(path, &console)
 
         // Weights and exits: a trained file's recorded exits are used; flags must agree with them.
         let tensors: [String: Tensor]
         var metadata: [String: String] = [:]
-        if let weightsPath = args.options["--weights"] {
+        if let weightsPath {
             let file = try TrainedWeights.read(weightsPath)
             _ = try bind(backbone, file.tensors, source: weightsPath)
             tensors = file.tensors
@@ -96,36 +97,23 @@ enum EarlyExitRun {
         } else {
             tensors = try loadWeights(backbone, path: nil, seed: seed, &console)
         }
-        let configuration = try exitConfiguration(args, recorded: metadata)
+        let configuration = try exitConfiguration(args, recorded: metadata, weightsPath: weightsPath)
         let withExits: Model
         do {
-            withExits = try configuration.pass.run(Model(graph: backbone, weights: tensors))
+            withExits = try configuration.pass(seed: seed).run(Model(graph: backbone, weights: tensors))
         } catch {
             throw InputError(message: "\(path): \(error)")
         }
         let exits = withExits.graph.graph.exits.count
         // Flags first, then what `eec calibrate -o` recorded, then the default.
-        let recorded = try recordedThresholds(metadata, source: args.options["--weights"])
+        let recorded = try recordedThresholds(metadata, source: weightsPath)
         if thresholdOption == nil, let recorded, recorded.count != exits {
-            throw InputError(message: "\(args.options["--weights"] ?? "weights"): error: the file records \(recorded.count) thresholds for \(exits) exits")
+            throw InputError(message: "\(weightsPath ?? "weights"): error: the file records \(recorded.count) thresholds for \(exits) exits")
         }
         let thresholds = try thresholdOption?.resolve(exits: exits) ?? recorded ?? Array(repeating: defaultThreshold, count: exits)
-        let (inputs, range) = try readData(args, option: "--input", graph: backbone)
-        let nonFinite = warnNonFinite(inputs, source: args.options["--input"] ?? "input", &console)
-        var labels: [Int]?
-        if let labelPath = args.options["--labels"] {
-            let all: [Int]
-            do {
-                all = try ImageBatch.readLabels(path: labelPath, classes: backbone.classes)
-            } catch {
-                throw InputError(message: error.description)
-            }
-            // The labels go with the whole input file; --samples takes the same slice of both.
-            guard all.count >= range.upperBound, args.options["--samples"] != nil || all.count == range.count else {
-                throw InputError(message: "\(labelPath): error: \(all.count) labels for \(args.options["--samples"] == nil ? "\(range.count) inputs" : "samples \(range.lowerBound)..<\(range.upperBound)")")
-            }
-            labels = Array(all[range])
-        }
+        let (inputs, range) = try readData(args, graph: backbone)
+        let nonFinite = warnNonFinite(inputs, source: args[DataOptions.data], &console)
+        let labels = try readLabels(args, range: range, classes: backbone.classes)
 
         let answers: [Answer]
         let secondsPerSample: Double
@@ -134,9 +122,9 @@ enum EarlyExitRun {
         var spent: Spent?
         switch backend {
         case .interp:
-            let bound = try bind(withExits.graph, withExits.weights, source: args.options["--weights"] ?? "seeded weights")
+            let bound = try bind(withExits.graph, withExits.weights, source: weightsPath ?? "seeded weights")
             let interpreter = Interpreter(withExits.graph, weights: bound)
-            let plain = Interpreter(backbone, weights: try bind(backbone, tensors, source: args.options["--weights"] ?? "seeded weights"))
+            let plain = Interpreter(backbone, weights: try bind(backbone, tensors, source: weightsPath ?? "seeded weights"))
             let backboneStart = Date()
             for input in inputs { _ = plain.run(input) }
             backboneSecondsPerSample = Date().timeIntervalSince(backboneStart) / Double(max(1, inputs.count))
@@ -180,14 +168,14 @@ enum EarlyExitRun {
                 throw InputError(message: "eec run: \(error)")
             }
         }
-        if args.flags.contains("--json") {
+        if args[RunOptions.json] {
             console.print(json(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph, secondsPerSample: secondsPerSample,
                                backboneSecondsPerSample: backboneSecondsPerSample, spent: spent, backend: backend, nonFinite: nonFinite,
                                backendName: onSwift ? SwiftRun.backendName : nil).text)
         } else {
             report(answers, labels: labels, thresholds: thresholds, withExits: withExits.graph,
                    convention: configuration.convention, secondsPerSample: secondsPerSample, how: how, spent: spent,
-                   perSample: args.options["--output"] == nil && inputs.count <= 100, &console)
+                   perSample: args[RunOptions.output] == nil && inputs.count <= 100, &console)
             console.print("the backbone alone: \(String(format: "%.3f", backboneSecondsPerSample * 1000)) ms per sample, timed in the same run")
         }
         try write(answers, classes: backbone.classes, args)
@@ -266,12 +254,12 @@ enum EarlyExitRun {
     }
 
     /// `--output`: the answering classifier's logits; `--exits`: the exit taken (exits = final).
-    static func write(_ answers: [Answer], classes: Int, _ args: Arguments) throws {
+    static func write(_ answers: [Answer], classes: Int, _ args: ParsedArguments) throws {
         do {
-            if let out = args.options["--output"] {
+            if let out = args[RunOptions.output] {
                 try NPYArray(Tensor(shape: [answers.count, classes], data: answers.flatMap(\.logits))).write(to: out)
             }
-            if let out = args.options["--exits"] {
+            if let out = args[RunOptions.exits] {
                 try NPYArray(shape: [answers.count], storage: .int64(answers.map { Int64($0.exitIndex) })).write(to: out)
             }
         } catch {

@@ -1,28 +1,27 @@
 import Foundation
 import IR
 
-let statsCommand = Command(
-    name: "stats",
-    help: """
-        usage: eec stats FILE [--cost macs|eenets] [--json]
+enum StatsOptions {
+    static let cost = ExitOptions.cost.help("the convention of the cumulative share: eenets or macs")
+    static let json = Option<Bool>.flag("--json", help: "print one JSON object: params, macs, eenets, flops, nodes[] (name, op, shape, params, macs, eenets, share)")
+}
 
+let statsCommand = Command(
+    name: "stats", summary: "per-node shapes, parameters and cost",
+    options: [StatsOptions.cost, StatsOptions.json],
+    details: """
         Prints, for each node, its op, output shape, parameters, MACs and the cumulative share of
         the backbone's cost reached after it; then the totals.
 
         Units: MACs are multiply-accumulates per sample (conv and linear; conv bias adds count);
         FLOPs = 2 x MACs. 'eenets' is the count the EENets/PTEEnet code uses to place exits: MACs
         plus 2 per BatchNorm element, 1 per ReLU element and 1 per pooled input element.
-
-          --cost C   the convention of the cumulative share: eenets (default) or macs
-          --json     one JSON object: params, macs, eenets, flops, nodes[] (name, op, shape, params, macs, eenets, share)
-        """,
-    valued: ["--cost"],
-    switches: ["--json"]
+        """
 ) { args, console in
-    let convention = try args.choice("--cost", default: CostReport.Convention.eenets, CostReport.Convention.allCases)
-    let graph = try loadGraph(try args.file(), &console)
+    let convention = args[StatsOptions.cost]
+    let graph = try loadGraph(args.file, &console)
     let report = CostReport(graph, convention: convention)
-    if args.flags.contains("--json") {
+    if args[StatsOptions.json] {
         console.print(statsJSON(graph, report).text)
     } else {
         console.write(statsTable(graph, report))

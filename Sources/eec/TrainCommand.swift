@@ -3,21 +3,62 @@ import IR
 import Passes
 import Training
 
-let trainCommand = Command(
-    name: "train",
-    help: """
-        usage: eec train FILE --weights backbone.safetensors --data unlabeled.npy
-                        (--branches N|all | --exit-at A,B,..) [--exit-block B] [--confidence head|softmax]
-                        [--distribution D] [--cost C] [--exit-after OPS]
-                        [--epochs 40] [--batch 32] [--lr 1e-3] [--distill T]
-                        [--lambda 1.0] [--loss v2|v1] [--warmup E] [--seed 0] [--samples A:B] [--augment K]
-                        [--mean M --std S] [--cache-gib 8] [--backend c|interp]
-                -o out.safetensors
+enum TrainOptions {
+    static let weights = Option<String?>.path("--weights", "W", help: "the backbone's safetensors weights (its tensors are written out unchanged)").required(unused: "")
+    static let out = Option<String?>.path("-o", "OUT", help: "the safetensors file to write: the backbone, the trained exits, and the exit configuration in its metadata").required(unused: "")
+    static let epochs = Option<Int>.int("--epochs", in: 1...100_000, default: 40, help: "passes over the cached features")
+    static let warmup = Option<Int?>.int("--warmup", "E", in: 0...100_000, help: """
+        first train each classifier alone (EENets' v0 loss) for E epochs (default: three fifths of --epochs); the cost-aware \
+        loss scales a classifier's gradient by its confidence, which the cost term first pushes down, so without it early \
+        classifiers barely learn
+        """)
+    static let batch = Option<Int>.int("--batch", in: 1...1_000_000, default: 32, help: "samples per Adam step")
+    static let lr = Option<Double>.number("--lr", "R", in: 1e-9...10, default: 1e-3, help: "Adam's learning rate")
+    static let lambda = Option<Double>.number("--lambda", "L", in: 0...1000, default: 1, help: "the weight of the cost term of the cost-aware loss")
+    static let loss = Option<LossVersion>.choice("--loss", "v2|v1", [("v2", LossVersion.v2), ("v1", LossVersion.v1)], default: LossVersion.v2, defaultName: "v2",
+                                    help: "the cost-aware loss of EENets/PTEEnet: v2 summed over exits, v1 the first exit's mixture only")
+    static let distill = Option<Double?>.number("--distill", "T", in: 0.05...100, help: "learn the backbone's softmax at temperature T instead of its argmax (for the classifiers learning alone: softmax confidence, warm-up)")
+    static let augment = Option<Int>.int("--augment", "K", in: 0...64, default: 0, help: """
+        add K copies of every sample, each flipped left-right with probability 1/2 and shifted up to 4 pixels \
+        (RandomCrop(32, padding=4) and RandomHorizontalFlip, as the reference code trains); the backbone labels each copy, \
+        so K + 1 times the backbone runs and the cache
+        """)
+    static let cacheGiB = Option<Double>.number("--cache-gib", "G", in: 0.001...1024, default: 8, help: """
+        the feature cache's limit in GiB, printed before the backbone runs: feature maps are kept as float16 when float32 \
+        would not fit, and training refuses to start when even that would not fit
+        """)
+    static let seed = seedOption.help("seed of the exit heads' first weights, the shuffling and the augmentation")
 
+    /// Options that shape the cost-aware loss, which a max-softmax confidence does not use.
+    static let lossOptions: [any DeclaredOption] = [loss, lambda, warmup]
+
+    static let rules: [Rule] = [
+        .check { args throws(UsageError) in
+            if args.given.contains(ExitOptions.confidence.name) && args[ExitOptions.confidence] == .softmax {
+                for option in lossOptions where args.given.contains(option.spec.name) {
+                    throw UsageError(message: "\(option.spec.name) shapes the cost-aware loss of a learnt confidence; with --confidence softmax each classifier learns alone")
+                }
+            }
+            if args.has(distill) && args[warmup] == 0 && args[ExitOptions.confidence] == .head {
+                throw UsageError(message: "--distill teaches the classifiers learning alone (the --warmup epochs, or --confidence softmax); --warmup 0 leaves none")
+            }
+        },
+    ]
+}
+
+let trainCommand = Command(
+    name: "train", summary: "train exit heads on a frozen backbone (PTEE)",
+    options: [TrainOptions.weights, DataOptions.data, TrainOptions.out] + ExitOptions.all
+        + [TrainOptions.epochs, TrainOptions.warmup, TrainOptions.batch, TrainOptions.lr, TrainOptions.lambda, TrainOptions.loss,
+           TrainOptions.distill, DataOptions.samples, TrainOptions.augment, DataOptions.mean, DataOptions.std, TrainOptions.cacheGiB,
+           TrainOptions.seed, exitsBackendOption],
+    rules: DataOptions.rules + ExitOptions.rules + TrainOptions.rules,
+    details: """
         Trains the exit heads of a frozen backbone, PTEE-style: no labels are read; each sample's
         label is the backbone's own prediction. The backbone runs once per sample (in the
         generated C) and what the heads read is cached; the epochs are spent on the heads alone,
-        with Adam, all heads at once on every core.
+        with Adam, all heads at once on every core. The exits: --branches N|all or --exit-at
+        (at least one), unless W records them.
 
         With a learnt confidence (--confidence head) the loss is the cumulative cost-aware loss of
         EENets/PTEEnet (v2: summed over exits; v1: the first exit's mixture only), after a
@@ -28,59 +69,33 @@ let trainCommand = Command(
         The output holds the backbone's tensors unchanged, the trained exit tensors, and the
         exits (by the nodes they attach after) in its metadata, so calibrate, run and compile
         need not be told again.
-
-          --branches all    an exit at every exit candidate (then let eec calibrate choose)
-          --exit-at A,B,..  exits after these nodes
-          --exit-block B    the head: sdn (pooling to 4x4 cells + one linear layer, ~0.03 % of
-                            a ResNet-44 each), sconv, pool, bnpool, plain, conv1, conv2 (default), conv3
-          --confidence C    head (default, a learnt sigmoid) or softmax (max-softmax, no layer)
-          --distill T       learn the backbone's softmax at temperature T instead of its argmax
-                            (for the classifiers learning alone: softmax confidence, warm-up)
-          --warmup E        first train each classifier alone (EENets' v0 loss) for E epochs
-                            (default: three fifths of --epochs); the cost-aware loss scales a
-                            classifier's gradient by its confidence, which the cost term first
-                            pushes down, so without it early classifiers barely learn
-          --batch B         samples per Adam step (default 32)
-          --samples A:B     train on samples A..<B of the data (default: all)
-          --augment K       add K copies of every sample, each flipped left-right with
-                            probability 1/2 and shifted up to 4 pixels (RandomCrop(32, padding=4)
-                            and RandomHorizontalFlip, as the reference code trains); the backbone
-                            labels each copy, so K + 1 times the backbone runs and the cache
-          --cache-gib G     the cache's limit (default 8): printed before the backbone runs;
-                            feature maps are kept as float16 when float32 would not fit, and
-                            training refuses to start when even that would not fit
-          --backend B       run the backbone in the generated C (c, default: clang or $CC) or in
-                            the reference interpreter (interp, many times slower)
-        """,
-    valued: exitOptionNames.union(["--weights", "--data", "--lambda", "--loss", "--epochs", "--warmup", "--batch", "--lr", "--seed",
-                                   "--samples", "--augment", "--mean", "--std", "--cache-gib", "--distill", "--backend", "-o"])
+        """
 ) { args, console in
-    let path = try args.file()
-    guard let out = args.options["-o"] else { throw Arguments.UsageError(message: "missing -o out.safetensors") }
-    guard let weightsPath = args.options["--weights"] else { throw Arguments.UsageError(message: "missing --weights backbone.safetensors") }
+    let path = args.file
+    let out = args[TrainOptions.out]
+    let weightsPath = args[TrainOptions.weights]
     var options = ExitTrainer.Options()
-    options.lambda = try number(args, "--lambda", default: 1, range: 0...1000)
-    options.loss = try args.choice("--loss", default: LossVersion.v2, [.v1, .v2])
-    guard options.loss != .v0 else { throw Arguments.UsageError(message: "option '--loss' expects v1 or v2 (v0 is the --warmup loss)") }
-    options.epochs = Int(try number(args, "--epochs", default: 40, range: 1...100_000))
-    options.warmupEpochs = Int(try number(args, "--warmup", default: Double(options.epochs * 3 / 5), range: 0...100_000))
-    options.batchSize = Int(try number(args, "--batch", default: 32, range: 1...1_000_000))
-    options.learningRate = try number(args, "--lr", default: 1e-3, range: 1e-9...10)
-    options.seed = try seedOption(args)
-    let cacheLimit = try number(args, "--cache-gib", default: 8, range: 0.001...1024)
-
-    let distill = args.options["--distill"] == nil ? nil : try number(args, "--distill", default: 1, range: 0.05...100)
-    options.distillTemperature = distill
-    let source = try EarlyExitRun.Backend.forExits(args, command: "train", &console)
+    options.lambda = args[TrainOptions.lambda]
+    options.loss = args[TrainOptions.loss]
+    options.epochs = args[TrainOptions.epochs]
+    options.warmupEpochs = args[TrainOptions.warmup] ?? options.epochs * 3 / 5
+    options.batchSize = args[TrainOptions.batch]
+    options.learningRate = args[TrainOptions.lr]
+    options.seed = args[TrainOptions.seed]
+    options.distillTemperature = args[TrainOptions.distill]
+    let distill = options.distillTemperature
+    let cacheLimit = args[TrainOptions.cacheGiB]
+    let source = EarlyExitRun.Backend.forExits(args, command: "train", &console)
 
     let backbone = try loadGraph(path, &console)
     let file = try TrainedWeights.read(weightsPath)
-    let configuration = try exitConfiguration(args, recorded: file.metadata)
-    guard configuration.hasExits else { throw Arguments.UsageError(message: "missing --branches N, --branches all or --exit-at A,B,.. (at least 1 exit to train)") }
+    let configuration = try exitConfiguration(args, recorded: file.metadata, weightsPath: weightsPath)
+    // Depends on W's metadata, so known only once it is read.
+    guard configuration.hasExits else { throw UsageError(message: "missing --branches N, --branches all or --exit-at A,B,.. (at least 1 exit to train)") }
     _ = try bind(backbone, file.tensors, source: weightsPath)
     var withExits: Model
     do {
-        withExits = try configuration.pass.run(Model(graph: backbone, weights: file.tensors))
+        withExits = try configuration.pass(seed: options.seed).run(Model(graph: backbone, weights: file.tensors))
     } catch {
         throw InputError(message: "\(path): \(error)")
     }
@@ -88,9 +103,9 @@ let trainCommand = Command(
     let attach = costs.rows.dropLast().map(\.attach)
     let features = ExitTrainer.featureTensors(withExits.graph)
     let shapes = features.map { Array(withExits.graph.shape($0).dropFirst()) }
-    let (samples, range) = try readData(args, option: "--data", graph: backbone)
-    let copies = Int(try number(args, "--augment", default: 0, range: 0...64))
-    let black = try normalizationOption(args)?.black ?? []
+    let (samples, range) = try readData(args, graph: backbone)
+    let copies = args[TrainOptions.augment]
+    let black = DataOptions.normalization(args)?.black ?? []
     let inputs = Augmentation(copies: copies, seed: options.seed).apply(samples, fill: black)
     // float32 when it fits under --cache-gib; else feature maps as float16, half the memory.
     let limit = cacheLimit * 1_073_741_824
@@ -157,15 +172,6 @@ let trainCommand = Command(
     console.print("trained \(attach.count) exits on \(inputs.count) samples in \(String(format: "%.1f", seconds)) s (backbone \(String(format: "%.1f", backboneSeconds)) s); final loss \(String(format: "%.4f", last?.loss ?? 0)), agreement at h >= 0.5: \(String(format: "%.1f%%", (last?.agreement ?? 0) * 100))")
     console.print("wrote \(out)")
     return ExitStatus.ok
-}
-
-/// A numeric option within a range.
-func number(_ args: Arguments, _ name: String, default fallback: Double, range: ClosedRange<Double>) throws(Arguments.UsageError) -> Double {
-    guard let text = args.options[name] else { return fallback }
-    guard let value = Double(text), range.contains(value) else {
-        throw Arguments.UsageError(message: "option '\(name)' expects a number from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
-    }
-    return value
 }
 
 /// Progress on standard error: a redrawn bar on a terminal, one line per step otherwise.

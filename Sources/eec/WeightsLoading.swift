@@ -40,10 +40,3 @@ func bind(_ graph: VerifiedGraph, _ weights: [String: Tensor], source: String) t
         throw InputError(message: error.description)
     }
 }
-
-/// `--seed`, default 0.
-func seedOption(_ args: Arguments) throws(Arguments.UsageError) -> UInt64 {
-    guard let text = args.options["--seed"] else { return 0 }
-    guard let seed = UInt64(text) else { throw Arguments.UsageError(message: "option '--seed' expects a non-negative integer, found '\(text)'") }
-    return seed
-}

@@ -12,7 +12,7 @@ import IR
         let r = CLI.run(flag)
         #expect(r.status == 0, "\(r.transcript)")
         #expect(r.out.hasPrefix("eec: an early-exit network compiler"))
-        #expect(r.out.contains("usage: eec <command> [options] FILE"))
+        #expect(r.out.contains("usage: eec <command> [arguments]"))
         for command in Driver.commands { #expect(r.out.contains("  \(command.name) "), "\(command.name) not listed") }
         #expect(r.err.isEmpty)
     }
@@ -24,7 +24,7 @@ import IR
         #expect(r.err.contains("usage: eec <command>"))
     }
 
-    @Test(arguments: ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "bench-swift", "train", "calibrate"])
+    @Test(arguments: ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "bench-swift", "train", "calibrate", "help"])
     func commandHelp(command: String) {
         for flag in ["--help", "-h"] {
             let r = CLI.run(command, flag)
@@ -39,7 +39,7 @@ import IR
     }
 
     @Test func everyCommandHasHelpTested() {
-        #expect(Set(Driver.commands.map(\.name)) == ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "bench-swift", "train", "calibrate"])
+        #expect(Set(Driver.commands.map(\.name)) == ["check", "fmt", "stats", "run", "compile", "bench", "bench-c", "bench-swift", "train", "calibrate", "help"])
     }
 
     // MARK: Bad usage (2)
@@ -165,7 +165,7 @@ import IR
     @Test func badEmitAndAlign() {
         let emit = CLI.run("compile", CLI.example("resnet20"), "--emit", "wasm")
         #expect(emit.status == 2)
-        #expect(emit.err.contains("option '--emit' expects ir, dot, c or swift, found 'wasm'"), "\(emit.transcript)")
+        #expect(emit.err.contains("option '--emit' expects one of ir, dot, c, swift, found 'wasm'"), "\(emit.transcript)")
         // A usage error, so reported before any file is read or weights are made.
         let noDirectory = CLI.run("compile", CLI.example("resnet20"), "--emit", "c")
         #expect(noDirectory.status == 2)
@@ -193,7 +193,7 @@ import IR
     @Test func runWithoutInput() {
         let r = CLI.run("run", CLI.example("resnet20"))
         #expect(r.status == 2)
-        #expect(r.err.contains("missing --input X.npy"))
+        #expect(r.err.contains("missing --data X.npy"))
     }
 
     @Test func badSeed() {
