@@ -59,7 +59,7 @@ let compileCommand = Command(
                                 CompileFlags.emit, CompileFlags.out, ThresholdOptions.threshold, ThresholdOptions.thresholds,
                                 CompileFlags.json, CompileFlags.printAfterAll, CompileFlags.printAfter,
                                 CompileFlags.listPasses],
-    rules: ExitOptions.rules + ThresholdOptions.rules + CompileFlags.rules,
+    rules: ExitOptions.rules + [ExitOptions.needExits(weights: CompileFlags.weights)] + ThresholdOptions.rules + CompileFlags.rules,
     details: """
         Places the exits, inserts their heads, folds BatchNorm, fuses ReLUs, cuts the backbone into
         segments and plans one memory arena. Without --emit, prints the plan: exits and their

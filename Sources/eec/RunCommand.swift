@@ -29,7 +29,7 @@ let runCommand = Command(
     options: [DataOptions.data, RunOptions.weights, DataOptions.mean, DataOptions.std, DataOptions.labels, DataOptions.samples,
               RunOptions.output, RunOptions.exits, seedOption, RunOptions.backend] + ExitOptions.all
         + [ThresholdOptions.threshold, ThresholdOptions.thresholds, RunOptions.json],
-    rules: DataOptions.rules + ExitOptions.rules + ThresholdOptions.rules,
+    rules: DataOptions.rules + ExitOptions.rules + [ExitOptions.needExits(weights: RunOptions.weights)] + ThresholdOptions.rules,
     details: """
         Prints each sample's predicted class (up to 100 samples, and without --output). With exits
         (--branches, or recorded in trained weights), a threshold, --exits, --json or a backend

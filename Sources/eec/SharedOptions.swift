@@ -39,7 +39,28 @@ enum ExitOptions {
                                           help: "head (a learnt sigmoid head) or softmax (the classifier's max-softmax, no extra layer)")
 
     static let all: [any DeclaredOption] = [branches, exitAt, distribution, block, cost, exitAfter, confidence]
-    static let rules: [Rule] = [.conflict(exitAt, branches, "--exit-at and --branches both say where the exits go; give one")]
+    static let rules: [Rule] = [
+        .conflict(exitAt, branches, "--exit-at and --branches both say where the exits go; give one"),
+        .check { args throws(UsageError) in
+            if args.has(distribution) && (args.has(exitAt) || args[branches] == .all) {
+                throw UsageError(message: "--distribution places N exits (--branches N); \(args.has(exitAt) ? "--exit-at names them" : "--branches all puts one at every candidate")")
+            }
+        },
+    ]
+
+    /// Options that shape the exits, and so mean nothing without any.
+    static let shaping: [any DeclaredOption] = [distribution, block, exitAfter, confidence]
+
+    /// For a command whose exits come from the flags or from `weights`: shaping options given
+    /// with neither are unused.
+    static func needExits(weights: Option<String?>) -> Rule {
+        .check { args throws(UsageError) in
+            guard !args.has(weights), count(args) == 0 || (count(args) == nil && args[branches] != .all) else { return }
+            for option in shaping where args.given.contains(option.spec.name) {
+                throw UsageError(message: "\(option.spec.name) shapes the exits, but there are none: give --branches N, --branches all or --exit-at (or --weights with trained exits)")
+            }
+        }
+    }
 
     /// The number of exits the flags alone fix, when they do (`--branches N` or `--exit-at`).
     static func count(_ args: ParsedArguments) -> Int? {

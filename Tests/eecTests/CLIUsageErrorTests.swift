@@ -49,6 +49,10 @@ import IR
         (["train", missing, "--weights", "w", "--data", "d", "-o", "o", "--warmup", "0", "--distill", "2"],
          "--distill teaches the classifiers learning alone (the --warmup epochs, or --confidence softmax); --warmup 0 leaves none"),
         (["help", "run", "--markdown"], "--markdown prints every command; give no COMMAND"),
+        (["compile", missing, "--exit-at", "layer1.2", "--distribution", "golden"], "--distribution places N exits (--branches N); --exit-at names them"),
+        (["run", missing, "--data", "d", "--branches", "all", "--distribution", "golden"], "--distribution places N exits (--branches N); --branches all puts one at every candidate"),
+        (["compile", missing, "--exit-block", "sdn"], "--exit-block shapes the exits, but there are none: give --branches N, --branches all or --exit-at (or --weights with trained exits)"),
+        (["run", missing, "--data", "d", "--branches", "0", "--confidence", "softmax"], "--confidence shapes the exits, but there are none: give --branches N, --branches all or --exit-at (or --weights with trained exits)"),
     ]
 
     @Test(arguments: cases.indices)
