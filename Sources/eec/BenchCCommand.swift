@@ -18,13 +18,7 @@ let benchCCommand = Command(
     options: [BenchCOptions.runs, seedOption, BenchCOptions.target] + BenchCOptions.exits,
     rules: [.conflict(BenchCOptions.runs, BenchCOptions.target, "--runs times the host build; --target counts instructions, which need one run")]
         + ExitOptions.rules
-        + BenchCOptions.exits.map { option in
-            Rule.check { args throws(UsageError) in
-                if args.given.contains(option.spec.name) && !args.has(BenchCOptions.target) {
-                    throw UsageError(message: "\(option.spec.name) needs --target \(DeviceBench.target): the host timing runs the backbone alone")
-                }
-            }
-        },
+        + BenchCOptions.exits.map { .requires($0, BenchCOptions.target, "the host timing runs the backbone alone") },
     details: """
         Times the generated C at batch 1 on one thread (the backbone, no exits): compiles each
         FILE (default: examples/resnet20.eeir, resnet32.eeir and resnet110.eeir) with seeded

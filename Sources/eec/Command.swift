@@ -105,9 +105,9 @@ struct Rule: Sendable {
     }
 
     /// `a` only means something with `b`.
-    static func requires<A, B>(_ a: Option<A>, _ b: Option<B>, _ why: String) -> Rule {
+    static func requires(_ a: any DeclaredOption, _ b: any DeclaredOption, _ why: String) -> Rule {
         Rule { args throws(UsageError) in
-            if args.has(a) && !args.has(b) { throw UsageError(message: "\(a.name) needs \(b.name): \(why)") }
+            if args.isGiven(a) && !args.isGiven(b) { throw UsageError(message: "\(a.spec.name) needs \(b.spec.synopsis): \(why)") }
         }
     }
 

@@ -36,16 +36,16 @@ enum CompileFlags {
                                                      : "--emit swift needs -o DIR, the folder to write the Swift package to")
             }
             if emit != .c && emit != .swift {
-                for option in [ThresholdOptions.threshold.spec, ThresholdOptions.thresholds.spec] where args.given.contains(option.name) {
-                    throw UsageError(message: "\(option.name) sets the thresholds compiled into the code: it needs --emit c or --emit swift")
+                for option: any DeclaredOption in [ThresholdOptions.threshold, ThresholdOptions.thresholds] where args.isGiven(option) {
+                    throw UsageError(message: "\(option.spec.name) sets the thresholds compiled into the code: it needs --emit c or --emit swift")
                 }
                 if emit != nil && args.has(CompileFlags.align) {
                     throw UsageError(message: "--align sets the arena's alignment: --emit ir and dot have no arena")
                 }
             }
             if emit != nil {
-                for option in [CompileFlags.json.spec, CompileFlags.headLinearsOnly.spec] where args.given.contains(option.name) {
-                    throw UsageError(message: "\(option.name) shapes the printed plan: it does not go with --emit")
+                for option: any DeclaredOption in [CompileFlags.json, CompileFlags.headLinearsOnly] where args.isGiven(option) {
+                    throw UsageError(message: "\(option.spec.name) shapes the printed plan: it does not go with --emit")
                 }
             }
         },

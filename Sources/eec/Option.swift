@@ -53,13 +53,6 @@ struct Option<Value: Sendable>: Sendable {
         return copy
     }
 
-    /// The same option with another placeholder.
-    func placeholder(_ text: String) -> Option {
-        var copy = self
-        copy.spec.placeholder = text
-        return copy
-    }
-
     /// The same option, doing its job alone: given, the command needs no FILE.
     func standalone() -> Option {
         var copy = self

@@ -81,6 +81,9 @@ struct ParsedArguments: Sendable {
     /// Whether the option was given (under any of its spellings).
     func has<Value>(_ option: Option<Value>) -> Bool { values[option.name] != nil }
 
+    /// Whether the option was given, whatever its value type.
+    func isGiven(_ option: any DeclaredOption) -> Bool { values[option.spec.name] != nil }
+
     /// The declared names of the options given.
     var given: Set<String> { Set(values.keys) }
 
