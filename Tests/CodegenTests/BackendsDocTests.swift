@@ -1,10 +1,10 @@
 import Foundation
-import XCTest
+import Testing
 
 /// docs/backends.md describes every backend folder of Sources/Codegen, and the source files it
 /// names exist under Sources/ (the generated files it names apart).
-final class BackendsDocTests: XCTestCase {
-    func testTheDocNamesEveryBackendAndOnlyFilesThatExist() throws {
+struct BackendsDocTests {
+    @Test func theDocNamesEveryBackendAndOnlyFilesThatExist() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let doc = try String(contentsOf: root.appendingPathComponent("docs/backends.md"), encoding: .utf8)
         let codegen = root.appendingPathComponent("Sources/Codegen")
@@ -17,16 +17,16 @@ final class BackendsDocTests: XCTestCase {
             .map { ($0 as NSString).lastPathComponent })
         // Lowered/ is shared; Device/ wraps the C as firmware; every other folder is a backend.
         for backend in folders where !["Lowered", "Device"].contains(backend) {
-            XCTAssertTrue(doc.contains("`Sources/Codegen/\(backend)/`"), "docs/backends.md does not describe the \(backend) backend")
+            #expect(doc.contains("`Sources/Codegen/\(backend)/`"), "docs/backends.md does not describe the \(backend) backend")
         }
-        XCTAssertTrue(folders.contains("C") && folders.contains("Swift"), "\(folders)")
+        #expect(folders.contains("C") && folders.contains("Swift"), "\(folders)")
         let generated: Set<String> = ["Package.swift", "Weights.swift", "Runtime.swift"]
         let named = try NSRegularExpression(pattern: "`([A-Z][A-Za-z]*\\.swift)`")
             .matches(in: doc, range: NSRange(doc.startIndex..., in: doc))
             .compactMap { Range($0.range(at: 1), in: doc).map { String(doc[$0]) } }
-        XCTAssertGreaterThan(named.count, 10)
+        #expect(named.count > 10)
         for file in named where !generated.contains(file) {
-            XCTAssertTrue(sources.contains(file), "docs/backends.md names \(file), which is not in Sources/")
+            #expect(sources.contains(file), "docs/backends.md names \(file), which is not in Sources/")
         }
     }
 }

@@ -1,12 +1,14 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
 
 /// The generated files as C: warning-free under strict flags, built for a Cortex-M4 with no
 /// allocator or libm symbol, byte-identical from run to run, clean under the sanitizers.
-final class BuildTests: XCTestCase {
+struct BuildTests {
+    let temporary = TemporaryFolders()
+
     /// ResNet-20 with three exits and the every-op graph with two.
     func sources() throws -> [CSource] {
         let graph = try allOpsGraph()
@@ -16,10 +18,11 @@ final class BuildTests: XCTestCase {
         ]
     }
 
-    func testStrictHostBuild() throws {
+    @Test(.needsCCompiler)
+    func strictHostBuild() throws {
         let tools = try toolchain()
         for source in try sources() {
-            let dir = try temporaryFolder(self)
+            let dir = try temporary.folder()
             try source.write(to: dir)
             for file in [source.sourceName, source.weightsName, "eec_runtime.c"] {
                 try tools.compile(CToolchain.strictFlags + ["-O2", "-c", file], in: dir)
@@ -29,10 +32,11 @@ final class BuildTests: XCTestCase {
 
     /// The header's ten-line example, as a program: strict flags, the compiled-in weights, the
     /// static arena option; it must answer like the harness.
-    func testHeaderExampleRuns() throws {
+    @Test(.needsCCompiler)
+    func headerExampleRuns() throws {
         let tools = try toolchain()
         let source = try sources()[0]
-        let dir = try temporaryFolder(self)
+        let dir = try temporary.folder()
         try source.write(to: dir)
         let p = source.program.prefix, m = p.uppercased()
         let example = source.exampleLines().joined(separator: "\n")
@@ -54,30 +58,18 @@ final class BuildTests: XCTestCase {
         try main.write(toFile: (dir as NSString).appendingPathComponent("main.c"), atomically: true, encoding: .utf8)
         try tools.compile(CToolchain.strictFlags + ["-O1", "-o", "example", "main.c", source.sourceName, source.weightsName, "eec_runtime.c"], in: dir)
         let result = try CToolchain.run((dir as NSString).appendingPathComponent("example"), [], in: dir)
-        XCTAssertEqual(result.status, 0, result.stderr)
+        #expect(result.status == 0, "\(result.stderr)")
     }
 
-    /// Skips when this compiler cannot build even an empty program with `flags` (no ARM target,
-    /// no sanitizer runtime): a missing tool, not a failure of the generated code.
-    func requireSupport(_ tools: CToolchain, _ flags: [String], link: Bool) throws {
-        let dir = try temporaryFolder(self)
-        try "int main(void) { return 0; }\n".write(toFile: (dir as NSString).appendingPathComponent("probe.c"), atomically: true, encoding: .utf8)
-        do {
-            try tools.compile(flags + (link ? ["-o", "probe"] : ["-c"]) + ["probe.c"], in: dir)
-        } catch {
-            throw XCTSkip("\(tools.compiler) cannot build with \(flags.joined(separator: " ")): \(error)")
-        }
-    }
-
-    func testCortexM4Build() throws {
+    @Test(.needsCCompiler, .needsLLVMNM, .needsCortexM4Target)
+    func cortexM4Build() throws {
         let tools = try toolchain()
-        guard let nm = tools.tool("llvm-nm") else { throw XCTSkip("no llvm-nm") }
-        try requireSupport(tools, CToolchain.cortexM4Flags, link: false)
+        let nm = try #require(tools.tool("llvm-nm"))
         let forbidden: Set<String> = ["malloc", "calloc", "realloc", "free", "aligned_alloc", "posix_memalign",
                                       "exp", "expf", "log", "logf", "sqrt", "sqrtf", "pow", "powf", "floor", "floorf",
                                       "ceil", "ceilf", "fabs", "fabsf", "tanh", "tanhf", "printf", "fprintf", "puts"]
         for source in try sources() {
-            let dir = try temporaryFolder(self)
+            let dir = try temporary.folder()
             try source.write(to: dir)
             var defined = Set<String>(), undefined = Set<String>()
             for file in [source.sourceName, source.weightsName, "eec_runtime.c"] {
@@ -85,34 +77,36 @@ final class BuildTests: XCTestCase {
                 undefined.formUnion(try tools.undefinedSymbols(ofObject: object))
                 let out = try CToolchain.run(nm, ["--defined-only", object], in: dir)
                 defined.formUnion(out.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
-                if file != source.weightsName { XCTAssertGreaterThan(try tools.textBytes(ofObject: object), 0, file) }
+                if file != source.weightsName { #expect(try tools.textBytes(ofObject: object) > 0, "\(file)") }
             }
             let external = undefined.subtracting(defined)
-            XCTAssertTrue(external.isDisjoint(with: forbidden), "\(source.program.model) needs \(external.intersection(forbidden).sorted())")
+            #expect(external.isDisjoint(with: forbidden), "\(source.program.model) needs \(external.intersection(forbidden).sorted())")
             // At most the memory functions compilers may call even in freestanding code.
             let allowed = external.filter { !["memcpy", "memset", "memmove"].contains($0) && !$0.hasPrefix("__aeabi_mem") }
-            XCTAssertEqual(allowed, [], "\(source.program.model) needs \(allowed.sorted())")
+            #expect(allowed == [], "\(source.program.model) needs \(allowed.sorted())")
         }
     }
 
     /// Two compilations give the same bytes, and nothing machine-specific is written.
-    func testDeterministic() throws {
+    @Test func deterministic() throws {
         let first = try sources(), second = try sources()
         for (a, b) in zip(first, second) {
             let filesA = try a.files(), filesB = try b.files()
-            XCTAssertEqual(filesA.map(\.name), filesB.map(\.name))
+            #expect(filesA.map(\.name) == filesB.map(\.name))
             for (x, y) in zip(filesA, filesB) {
-                XCTAssertTrue(x.bytes == y.bytes, "\(x.name) differs between two compilations")
+                let same = x.bytes == y.bytes  // a Bool, so a failure does not print both files
+                #expect(same, "\(x.name) differs between two compilations")
                 let text = String(decoding: x.bytes, as: UTF8.self)
                 for needle in [packageRoot.path, NSTemporaryDirectory(), "__DATE__", "__TIME__", "generated on", "version"] {
-                    XCTAssertFalse(text.contains(needle), "\(x.name) contains '\(needle)'")
+                    #expect(!text.contains(needle), "\(x.name) contains '\(needle)'")
                 }
             }
         }
     }
 
     /// `<model>_weights.c` compiled in gives bit-identical results to the binary weights file.
-    func testCompiledWeightsMatchTheBinaryFile() throws {
+    @Test(.needsCCompiler)
+    func compiledWeightsMatchTheBinaryFile() throws {
         let tools = try toolchain()
         let network = try CompiledNetwork("resnet20a", branches: 3)
         let source = CSource(try CProgram(network.compiled))
@@ -120,23 +114,20 @@ final class BuildTests: XCTestCase {
         let binary = try CHarness(source, toolchain: tools, cacheRoot: testCache, flags: testFlags).runAll(inputs)
         let compiled = try CHarness(source, toolchain: tools, cacheRoot: testCache, flags: testFlags, compiledWeights: true).runAll(inputs)
         for (a, b) in zip(binary, compiled) {
-            XCTAssertEqual(a.logits, b.logits)
-            XCTAssertEqual(a.confidenceLogits, b.confidenceLogits)
+            #expect(a.logits == b.logits)
+            #expect(a.confidenceLogits == b.confidenceLogits)
         }
     }
 
     /// The harness under AddressSanitizer and UndefinedBehaviorSanitizer, the arena filled with
     /// NaNs before every sample: no report, and still the interpreter's answers.
-    func testSanitizers() throws {
-        let tools = try toolchain()
-        var flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-        if tools.tool("ld.lld") != nil { flags.append("-fuse-ld=lld") }
-        try requireSupport(tools, flags, link: true)
+    @Test(.needsCCompiler, .needsSanitizers)
+    func sanitizers() throws {
         let graph = try allOpsGraph()
         let networks = [try CompiledNetwork(graph, weights: WeightBinder.seeded(graph), branches: 2),
                         try CompiledNetwork("resnet20a", branches: 3)]
         for network in networks {
-            try checkAgainstInterpreter(network, inputs: seededInputs(network.compiled.graph.graph.input.shape, count: 2), flags: flags)
+            try checkAgainstInterpreter(network, inputs: seededInputs(network.compiled.graph.graph.input.shape, count: 2), flags: sanitizerFlags)
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -8,7 +8,7 @@ import Runtime
 /// Builds `network` with `flags`, compares run_all with the interpreter, then run's decisions at
 /// several threshold sets (see EquivalenceTests). Returns what run_all gave.
 @discardableResult
-func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [CHarness.AllExits] {
+func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags: [String], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> [CHarness.AllExits] {
     let program = try CProgram(network.compiled)
     let harness = try CHarness(CSource(program), toolchain: try toolchain(), cacheRoot: testCache, flags: flags)
     let all = try harness.runAll(inputs)
@@ -16,14 +16,14 @@ func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags
     let expected = inputs.map { interpreter.run($0) }
     let exits = program.exits.count
     let name = "\(program.model) with \(exits) exits"
-    assertRunAllMatches(all, expected, exits: exits, name: name, file: file, line: line)
+    assertRunAllMatches(all, expected, exits: exits, name: name, sourceLocation: sourceLocation)
     guard exits > 0 else {
         // Without exits, run answers with the final classifier, as run_all computed it.
         let (answers, _) = try harness.run(inputs, thresholdLogits: [])
         for (s, answer) in answers.enumerated() {
-            XCTAssertEqual(answer.exitIndex, 0, file: file, line: line)
-            XCTAssertEqual(answer.logits, all[s].logits[0], file: file, line: line)
-            XCTAssertEqual(answer.macs, program.backboneMacs, file: file, line: line)
+            #expect(answer.exitIndex == 0, sourceLocation: sourceLocation)
+            #expect(answer.logits == all[s].logits[0], sourceLocation: sourceLocation)
+            #expect(answer.macs == program.backboneMacs, sourceLocation: sourceLocation)
         }
         return all
     }
@@ -49,18 +49,18 @@ func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags
                 if close {
                     near += 1
                 } else {
-                    XCTFail("\(name), sample \(s), T = \(thresholds): C took exit \(answer.exitIndex), the rule on the interpreter's confidences says \(want)", file: file, line: line)
+                    Issue.record("\(name), sample \(s), T = \(thresholds): C took exit \(answer.exitIndex), the rule on the interpreter's confidences says \(want)", sourceLocation: sourceLocation)
                 }
             }
             // The answer is the answering classifier of run_all, bit for bit, and its cost.
-            XCTAssertEqual(answer.logits, all[s].logits[answer.exitIndex], file: file, line: line)
-            XCTAssertEqual(answer.classIndex, argmax(answer.logits), file: file, line: line)
+            #expect(answer.logits == all[s].logits[answer.exitIndex], sourceLocation: sourceLocation)
+            #expect(answer.classIndex == argmax(answer.logits), sourceLocation: sourceLocation)
             let e = answer.exitIndex
             // Heads of exits switched off (T = 1) are not run.
             let heads = (0..<min(e + 1, exits)).filter { thresholds[$0] < 1 }.reduce(0) { $0 + program.exits[$1].head.macs }
             let macs = program.segments[0...e].reduce(0) { $0 + $1.macs } + heads
-            XCTAssertEqual(answer.macs, macs, file: file, line: line)
-            XCTAssertEqual(answer.confidenceLogit, e < exits ? all[s].confidenceLogits[e] : .greatestFiniteMagnitude, file: file, line: line)
+            #expect(answer.macs == macs, sourceLocation: sourceLocation)
+            #expect(answer.confidenceLogit == (e < exits ? all[s].confidenceLogits[e] : .greatestFiniteMagnitude), sourceLocation: sourceLocation)
         }
     }
     if near > 0 { print("\(name): \(near) decision\(near == 1 ? "" : "s") within 1e-5 of a threshold differ (allowed)") }
@@ -71,19 +71,19 @@ func checkAgainstInterpreter(_ network: CompiledNetwork, inputs: [Tensor], flags
 /// 1e-4 of each tensor's largest magnitude (confidences: relative, or absolute below 1). Shared
 /// by the C and the Swift backend's checks.
 func assertRunAllMatches(_ all: [CHarness.AllExits], _ expected: [Interpreter.Result], exits: Int, name: String,
-                         file: StaticString = #filePath, line: UInt = #line) {
+                         sourceLocation: Testing.SourceLocation = #_sourceLocation) {
     for (s, reference) in expected.enumerated() {
         let referenceLogits = reference.exits.map(\.logits.data) + [reference.logits.data]
-        XCTAssertEqual(all[s].logits.count, exits + 1, file: file, line: line)
+        #expect(all[s].logits.count == exits + 1, sourceLocation: sourceLocation)
         for (k, logits) in referenceLogits.enumerated() where k < all[s].logits.count {
-            XCTAssertEqual(logits.count, all[s].logits[k].count, file: file, line: line)
+            #expect(logits.count == all[s].logits[k].count, sourceLocation: sourceLocation)
             let scale = max(Float.leastNormalMagnitude, logits.map { abs($0) }.max() ?? 0)
             let error = zip(logits, all[s].logits[k]).map { abs($0 - $1) }.max() ?? .infinity
-            XCTAssertLessThanOrEqual(error / scale, 1e-4, "\(name), sample \(s), \(k < exits ? "exit \(k)" : "final") logits: error \(error) of \(scale)", file: file, line: line)
+            #expect(error / scale <= 1e-4, "\(name), sample \(s), \(k < exits ? "exit \(k)" : "final") logits: error \(error) of \(scale)", sourceLocation: sourceLocation)
         }
         for (k, exit) in reference.exits.enumerated() {
             let error = abs(exit.confidence - all[s].confidenceLogits[k])
-            XCTAssertLessThanOrEqual(error / max(1, abs(exit.confidence)), 1e-4, "\(name), sample \(s), exit \(k) confidence logit", file: file, line: line)
+            #expect(error / max(1, abs(exit.confidence)) <= 1e-4, "\(name), sample \(s), exit \(k) confidence logit", sourceLocation: sourceLocation)
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import XCTest
 import IR
 import Passes
 import Codegen
@@ -51,21 +50,23 @@ func seededInputs(_ shape: [Int], count: Int, seed: UInt64 = 7) -> [Tensor] {
     return (0..<count).map { _ in Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.uniform(-2, 2) }) }
 }
 
-/// The toolchain, or a skip when this machine has no C compiler.
-func toolchain() throws -> CToolchain {
-    do {
-        return try CToolchain.find()
-    } catch {
-        throw XCTSkip("no C compiler: \(error)")
-    }
-}
+/// A test's temporary folders, removed when the test ends: a suite holds one
+/// (`let temporary = TemporaryFolders()`), and Swift Testing makes a fresh suite instance for
+/// each test and drops it when the test returns.
+final class TemporaryFolders {
+    private var paths: [String] = []
 
-/// A fresh temporary folder, removed when the test ends.
-func temporaryFolder(_ test: XCTestCase) throws -> String {
-    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("eec-cg-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-    return path
+    /// A fresh folder, removed with the others at the end of the test.
+    func folder() throws -> String {
+        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("eec-cg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        paths.append(path)
+        return path
+    }
+
+    deinit {
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
 
 /// Where test builds are cached: one folder per test process, removed when the process exits

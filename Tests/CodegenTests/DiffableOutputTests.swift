@@ -1,4 +1,4 @@
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -6,13 +6,13 @@ import Codegen
 /// Generated C diffs locally: calls name arena slots and weight offsets (`a + a_conv1`,
 /// `w + w_conv1_weight`) defined once near the top of `<model>.c`, so inserting one node into
 /// ResNet-20 changes a handful of call-site lines although it moves the offsets of many calls.
-final class DiffableOutputTests: XCTestCase {
+struct DiffableOutputTests {
     /// ResNet-20 with a 1×1 convolution (weights, an arena slot) inserted in layer2.1.
     static func editedResNet20() throws -> VerifiedGraph {
         let path = packageRoot.appendingPathComponent("examples/resnet20.eeir").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let relu = "layer2.1.relu1 = relu(layer2.1.bn1)\n"
-        XCTAssertTrue(text.contains(relu) && text.contains("conv2d(layer2.1.relu1,"), "resnet20.eeir changed: update this test")
+        #expect(text.contains(relu) && text.contains("conv2d(layer2.1.relu1,"), "resnet20.eeir changed: update this test")
         let edited = text
             .replacingOccurrences(of: "conv2d(layer2.1.relu1,", with: "conv2d(layer2.1.mix,")
             .replacingOccurrences(of: relu, with: relu + "layer2.1.mix = conv2d(layer2.1.relu1, out=32, kernel=1)\n")
@@ -22,7 +22,7 @@ final class DiffableOutputTests: XCTestCase {
         }
     }
 
-    func testOneInsertedNodeGivesALocalDiff() throws {
+    @Test func oneInsertedNodeGivesALocalDiff() throws {
         let original = try example("resnet20")
         let edited = try Self.editedResNet20()
         let before = try CProgram(try CompiledNetwork(original, weights: WeightBinder.seeded(original), branches: 3).compiled)
@@ -30,15 +30,15 @@ final class DiffableOutputTests: XCTestCase {
 
         // The edit moves offsets: with numbers in the calls, many call lines would change.
         let moved = movedCalls(before.lowered, after.lowered)
-        XCTAssertGreaterThan(moved, 20, "the edit should move the offsets of many calls")
+        #expect(moved > 20, "the edit should move the offsets of many calls")
 
         // With names, the call sites (node functions, steps, the model) change only around the
         // new node: its function (comment, 4 lines, blank), its line in its segment, the call of
         // the convolution that now reads it, and its segment's MACs (comment and table).
         let (removed, added) = lineDiff(callSites(CSource(before).source()), callSites(CSource(after).source()))
-        XCTAssertLessThanOrEqual(removed.count, 3, "removed: \(removed)")
-        XCTAssertLessThanOrEqual(added.count, 10, "added: \(added)")
-        XCTAssertTrue(added.contains { $0.contains("a + a_layer2_1_mix") }, "added: \(added)")
+        #expect(removed.count <= 3, "removed: \(removed)")
+        #expect(added.count <= 10, "added: \(added)")
+        #expect(added.contains { $0.contains("a + a_layer2_1_mix") }, "added: \(added)")
     }
 
     /// Calls of nodes in both programs whose arena or weight offsets differ.

@@ -1,5 +1,5 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -10,32 +10,31 @@ import Runtime
 /// classifier within 1e-4 of the largest |logit|, confidence logits likewise, and the early-exit
 /// decisions of `<model>_run` equal to the exit rule applied to the interpreter's confidences,
 /// except where |h − T| < 1e-5 (counted and printed apart: float rounding may go either way).
-final class EquivalenceTests: XCTestCase {
-    func testResNet20() throws { try checkExample("resnet20", samples: 3) }
-    func testResNet20OptionA() throws { try checkExample("resnet20a", samples: 3) }
-    func testResNet32() throws { try checkExample("resnet32", samples: 2) }
-    func testResNet44OptionA() throws { try checkExample("resnet44a", samples: 2) }
-    func testResNet110() throws { try checkExample("resnet110", samples: 1) }
-    func testVGG19() throws { try checkExample("vgg19", samples: 1, exitAfter: [.maxpool]) }
-    func testDenseNet121() throws { try checkExample("densenet121", samples: 1, exitAfter: [.concat]) }
+@Suite(.needsCCompiler)
+struct EquivalenceTests {
+    @Test func resNet20() throws { try checkExample("resnet20", samples: 3) }
+    @Test func resNet20OptionA() throws { try checkExample("resnet20a", samples: 3) }
+    @Test func resNet32() throws { try checkExample("resnet32", samples: 2) }
+    @Test func resNet44OptionA() throws { try checkExample("resnet44a", samples: 2) }
+    @Test func resNet110() throws { try checkExample("resnet110", samples: 1) }
+    @Test func vgg19() throws { try checkExample("vgg19", samples: 1, exitAfter: [.maxpool]) }
+    @Test func denseNet121() throws { try checkExample("densenet121", samples: 1, exitAfter: [.concat]) }
 
     /// Every op and kernel variant, with two exits on odd shapes.
-    func testEveryOp() throws {
+    @Test func everyOp() throws {
         let graph = try allOpsGraph()
         for branches in [0, 2] {
             let network = try CompiledNetwork(graph, weights: WeightBinder.seeded(graph, seed: 3), branches: branches)
-            XCTAssertEqual(network.compiled.graph.graph.exits.count, branches)
+            #expect(network.compiled.graph.graph.exits.count == branches)
             try check(network, inputs: seededInputs(graph.graph.input.shape, count: 3))
         }
     }
 
     /// The pre-trained ResNet-44 on real CIFAR-10 images, without and with (seeded) exits; the
     /// final logits also match those of an independent runtime.
-    func testRealResNet44() throws {
+    @Test(.needsSharedData)
+    func realResNet44() throws {
         let weightsPath = sharedData.appendingPathComponent("resnet44a.safetensors").path
-        guard FileManager.default.fileExists(atPath: weightsPath) else {
-            throw XCTSkip("\(sharedData.path) is absent")
-        }
         let graph = try example("resnet44a")
         let file = try SafetensorsFile.read(path: weightsPath)
         let images = try ImageBatch.readInputs(path: sharedData.appendingPathComponent("test_x_0_2999.npy").path,
@@ -50,7 +49,7 @@ final class EquivalenceTests: XCTestCase {
                 let expected = Array(referenceLogits[(s * 10)..<((s + 1) * 10)])
                 let scale = expected.map { abs($0) }.max() ?? 1
                 let error = zip(expected, sample.logits[branches]).map { abs($0 - $1) }.max() ?? 0
-                XCTAssertLessThanOrEqual(error / scale, 1e-4, "sample \(s): C logits vs the independent runtime's")
+                #expect(error / scale <= 1e-4, "sample \(s): C logits vs the independent runtime's")
             }
         }
     }
@@ -58,13 +57,13 @@ final class EquivalenceTests: XCTestCase {
     func checkExample(_ name: String, samples: Int, exitAfter: Set<OpKind>? = nil) throws {
         for branches in [0, 3] {
             let network = try CompiledNetwork(name, branches: branches, exitAfter: exitAfter)
-            XCTAssertEqual(network.compiled.graph.graph.exits.count, branches, "\(name): exits placed")
+            #expect(network.compiled.graph.graph.exits.count == branches, "\(name): exits placed")
             try check(network, inputs: seededInputs(network.reference.graph.graph.input.shape, count: samples))
         }
     }
 
     @discardableResult
-    func check(_ network: CompiledNetwork, inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line) throws -> [CHarness.AllExits] {
-        try checkAgainstInterpreter(network, inputs: inputs, flags: testFlags, file: file, line: line)
+    func check(_ network: CompiledNetwork, inputs: [Tensor], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> [CHarness.AllExits] {
+        try checkAgainstInterpreter(network, inputs: inputs, flags: testFlags, sourceLocation: sourceLocation)
     }
 }

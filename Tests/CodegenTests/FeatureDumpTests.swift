@@ -1,5 +1,5 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -8,7 +8,9 @@ import Codegen
 /// chosen tensors of every sample, against the reference interpreter run on the same compiled
 /// graph (BatchNorm folded, ReLUs fused, so every dumped name exists there), each within 1e-4
 /// of its largest |value|; samples in order whatever the batching; ordinary programs unchanged.
-final class FeatureDumpTests: XCTestCase {
+struct FeatureDumpTests {
+    let temporary = TemporaryFolders()
+
     /// ResNet-20 with three exits, and the every-op graph (odd, non-square shapes) with two.
     func networks() throws -> [CompiledNetwork] {
         let graph = try allOpsGraph()
@@ -53,39 +55,32 @@ final class FeatureDumpTests: XCTestCase {
 
     /// Attach tensors, classifier inputs, tensors overwritten within their step, and the final
     /// logits, each sample against the interpreter within 1e-4 of the tensor's largest |value|.
-    func testDumpMatchesTheInterpreter() throws {
+    @Test(.needsCCompiler)
+    func dumpMatchesTheInterpreter() throws {
         for network in try networks() { try checkDump(network, flags: testFlags, samples: 3) }
     }
 
     /// The every-op graph under AddressSanitizer and UBSan: the copies stay inside the arena
     /// (the harness allocates exactly ARENA_BYTES) and the record.
-    func testDumpUnderSanitizers() throws {
-        var flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
-        if try toolchain().tool("ld.lld") != nil { flags.append("-fuse-ld=lld") }
-        try checkDump(try networks()[1], flags: flags, samples: 2)
+    @Test(.needsCCompiler, .needsSanitizers)
+    func dumpUnderSanitizers() throws {
+        try checkDump(try networks()[1], flags: sanitizerFlags, samples: 2)
     }
 
-    func checkDump(_ network: CompiledNetwork, flags: [String], samples: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkDump(_ network: CompiledNetwork, flags: [String], samples: Int, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
         let tools = try toolchain()
         let g = network.compiled.graph
         let (attach, classifierInputs) = trainingTensors(g.graph)
         let plain = try CProgram(network.compiled)
         let dying = try overwrittenInTheirStep(plain, g, limit: 4)
-        XCTAssertFalse(dying.isEmpty, "\(g.graph.model): no tensor is overwritten within its step; the test would not need keepAlive", file: file, line: line)
+        #expect(!dying.isEmpty, "\(g.graph.model): no tensor is overwritten within its step; the test would not need keepAlive", sourceLocation: sourceLocation)
         let names = attach + classifierInputs + dying
-        let harness: CHarness
-        do {
-            harness = try CHarness(dumping: names, of: network.compiled, toolchain: tools, cacheRoot: testCache, flags: flags)
-        } catch {
-            guard flags == testFlags else { throw XCTSkip("\(tools.compiler) cannot build with \(flags.joined(separator: " ")): \(error)") }
-            throw error
-        }
-        XCTAssertEqual(harness.dumped.map { $0.shape.count }, attach.map { _ in 4 } + classifierInputs.map { _ in 2 } + dying.map { g.shape($0).count },
-                       file: file, line: line)
+        let harness = try CHarness(dumping: names, of: network.compiled, toolchain: tools, cacheRoot: testCache, flags: flags)
+        #expect(harness.dumped.map { $0.shape.count } == attach.map { _ in 4 } + classifierInputs.map { _ in 2 } + dying.map { g.shape($0).count }, sourceLocation: sourceLocation)
         if flags == testFlags {
             // A dump build has its own cache folder.
             let normal = try CHarness(CSource(plain), toolchain: tools, cacheRoot: testCache, flags: flags)
-            XCTAssertNotEqual(harness.directory, normal.directory, file: file, line: line)
+            #expect(harness.directory != normal.directory, sourceLocation: sourceLocation)
         }
 
         let inputs = seededInputs(g.graph.input.shape, count: samples)
@@ -95,17 +90,18 @@ final class FeatureDumpTests: XCTestCase {
             seen.append(s)
             let expected = interpreter.run(inputs[s])
             for (name, values) in zip(names, tensors) {
-                assertClose(values, expected.kept[name]?.data ?? [], "\(g.graph.model), sample \(s), \(name)", file: file, line: line)
+                assertClose(values, expected.kept[name]?.data ?? [], "\(g.graph.model), sample \(s), \(name)", sourceLocation: sourceLocation)
             }
-            assertClose(logits, expected.logits.data, "\(g.graph.model), sample \(s), final logits", file: file, line: line)
+            assertClose(logits, expected.logits.data, "\(g.graph.model), sample \(s), final logits", sourceLocation: sourceLocation)
         }
-        XCTAssertEqual(seen, Array(inputs.indices), file: file, line: line)
+        #expect(seen == Array(inputs.indices), sourceLocation: sourceLocation)
     }
 
     /// Two processes on batches of two: samples come back in order, progress after each batch,
     /// and the values are those of one process on one batch, bit for bit; `tensors` may pick and
     /// reorder what the harness dumps.
-    func testSamplesComeBackInOrder() throws {
+    @Test(.needsCCompiler)
+    func samplesComeBackInOrder() throws {
         let tools = try toolchain()
         let network = try CompiledNetwork("resnet20", branches: 3)
         let g = network.compiled.graph
@@ -121,90 +117,91 @@ final class FeatureDumpTests: XCTestCase {
             order.append(s)
             split.append((tensors.reversed(), logits))
         }
-        XCTAssertEqual(order, [0, 1, 2, 3, 4])
-        XCTAssertEqual(progress, [2, 4, 5])
-        XCTAssertEqual(split.count, single.count)
+        #expect(order == [0, 1, 2, 3, 4])
+        #expect(progress == [2, 4, 5])
+        #expect(split.count == single.count)
         for (a, b) in zip(split, single) {
-            XCTAssertEqual(a.0, b.0)
-            XCTAssertEqual(a.1, b.1)
+            #expect(a.0 == b.0)
+            #expect(a.1 == b.1)
         }
         var none = 0
         try harness.dump([], tensors: names) { _, _, _ in none += 1 }
-        XCTAssertEqual(none, 0)
+        #expect(none == 0)
     }
 
     /// An ordinary compile is unchanged: no keepAlive is the default, and keeping alive tensors
     /// that already outlive their step (attach tensors, which the next segment reads; logits)
     /// moves no offset, so not one byte of the generated C changes.
-    func testOrdinaryProgramsAreUnchanged() throws {
+    @Test func ordinaryProgramsAreUnchanged() throws {
         for network in try networks() {
             let graph = network.compiled.graph.graph
             let plain = CSource(try CProgram(network.compiled))
             let outliving = Set(trainingTensors(graph).attach + graph.exits.map(\.classifier) + [graph.output.name])
             for other in [CSource(try CProgram(network.compiled, keepAlive: [])), CSource(try CProgram(network.compiled, keepAlive: outliving))] {
-                XCTAssertEqual(plain.source(), other.source())
-                XCTAssertEqual(plain.header(), other.header())
+                #expect(plain.source() == other.source())
+                #expect(plain.header() == other.header())
             }
         }
     }
 
     /// Names that are no tensor of the compiled graph, or not kept alive, or not dumped, are
     /// refused with the name in the message (before anything is compiled).
-    func testBadNamesAreRefused() throws {
+    @Test(.needsCCompiler)
+    func badNamesAreRefused() throws {
         let network = try CompiledNetwork("resnet20", branches: 3)
         let graph = network.compiled.graph.graph
         // A ReLU of the reference graph, fused into its producer by the passes.
-        let fused = try XCTUnwrap(network.reference.graph.graph.nodes.first { $0.op == .relu }?.name)
-        XCTAssertThrowsError(try CProgram(network.compiled, keepAlive: [fused])) { error in
-            XCTAssertTrue("\(error)".contains("'\(fused)'") && "\(error)".contains("fused"), "\(error)")
+        let fused = try #require(network.reference.graph.graph.nodes.first { $0.op == .relu }?.name)
+        if let error = #expect(throws: (any Error).self, performing: { try CProgram(network.compiled, keepAlive: [fused]) }) {
+            #expect("\(error)".contains("'\(fused)'") && "\(error)".contains("fused"), "\(error)")
         }
         let plain = try CProgram(network.compiled)
-        XCTAssertThrowsError(try plain.location(of: fused))
+        #expect(throws: (any Error).self) { try plain.location(of: fused) }
         let attach = graph.segments[0].output
-        XCTAssertEqual(try plain.location(of: attach).step, .segment(0))
-        XCTAssertEqual(try plain.location(of: graph.exits[1].classifier).step, .head(1))
-        XCTAssertEqual(try plain.location(of: graph.input.name).step, .segment(0))
+        #expect(try plain.location(of: attach).step == .segment(0))
+        #expect(try plain.location(of: graph.exits[1].classifier).step == .head(1))
+        #expect(try plain.location(of: graph.input.name).step == .segment(0))
         let nowhere = CToolchain(compiler: "/nonexistent/cc")
-        XCTAssertThrowsError(try CHarness(CSource(plain), toolchain: nowhere, cacheRoot: testCache, dumping: [attach])) { error in
-            XCTAssertTrue("\(error)".contains("not kept alive"), "\(error)")
+        if let error = #expect(throws: (any Error).self, performing: { try CHarness(CSource(plain), toolchain: nowhere, cacheRoot: testCache, dumping: [attach]) }) {
+            #expect("\(error)".contains("not kept alive"), "\(error)")
         }
         let harness = try CHarness(dumping: [attach], of: network.compiled, toolchain: try toolchain(), cacheRoot: testCache, flags: testFlags)
         let other = graph.segments[1].output
-        XCTAssertThrowsError(try harness.dump(seededInputs(graph.input.shape, count: 1), tensors: [other]) { _, _, _ in }) { error in
-            XCTAssertTrue("\(error)".contains("'\(other)'"), "\(error)")
+        if let error = #expect(throws: (any Error).self, performing: { try harness.dump(seededInputs(graph.input.shape, count: 1), tensors: [other]) { _, _, _ in } }) {
+            #expect("\(error)".contains("'\(other)'"), "\(error)")
         }
     }
 
     /// A harness that dies is reported with its stderr, and the dump neither hangs nor leaves
     /// the others running (here every harness fails: its weights file is gone).
-    func testAFailingHarnessIsReported() throws {
+    @Test(.needsCCompiler)
+    func aFailingHarnessIsReported() throws {
         let network = try networks()[1]
         let graph = network.compiled.graph.graph
         let names = trainingTensors(graph).attach
         let harness = try CHarness(dumping: names, of: network.compiled, toolchain: try toolchain(),
-                                   cacheRoot: try temporaryFolder(self), flags: testFlags)
+                                   cacheRoot: try temporary.folder(), flags: testFlags)
         try FileManager.default.removeItem(atPath: (harness.directory as NSString).appendingPathComponent("weights.bin"))
         var consumed = 0
-        XCTAssertThrowsError(try harness.dump(seededInputs(graph.input.shape, count: 4), tensors: names, processes: 2) { _, _, _ in consumed += 1 }) { error in
-            XCTAssertTrue("\(error)".contains("cannot open"), "\(error)")
+        if let error = #expect(throws: (any Error).self, performing: { try harness.dump(seededInputs(graph.input.shape, count: 4), tensors: names, processes: 2) { _, _, _ in consumed += 1 } }) {
+            #expect("\(error)".contains("cannot open"), "\(error)")
         }
-        XCTAssertEqual(consumed, 0)
+        #expect(consumed == 0)
     }
 
     /// Not a check: the speed of dumping the 22 exit candidates of the real ResNet-44 (the stem
     /// and every block) for 1,000 training images, with `EEC_DUMP_BENCH=1`. 21 of them hold
     /// exits (the most that fit), whose heads run too, as `eec train` would run them.
-    func testRealResNet44DumpSpeed() throws {
-        guard ProcessInfo.processInfo.environment["EEC_DUMP_BENCH"] == "1" else { throw XCTSkip("set EEC_DUMP_BENCH=1 to measure") }
+    @Test(.optIn("EEC_DUMP_BENCH", value: "1"), .needsSharedData, .needsCCompiler)
+    func realResNet44DumpSpeed() throws {
         let weightsPath = sharedData.appendingPathComponent("resnet44a.safetensors").path
-        guard FileManager.default.fileExists(atPath: weightsPath) else { throw XCTSkip("\(sharedData.path) is absent") }
         let graph = try example("resnet44a")
         let file = try SafetensorsFile.read(path: weightsPath)
         let network = try CompiledNetwork(graph, weights: file.tensors, branches: 21)
         let compiled = network.compiled.graph
         let names = ExitCandidates.find(compiled).map { compiled.graph.nodes[$0].name }
-        XCTAssertEqual(names.count, 22)
-        XCTAssertTrue(Set(trainingTensors(compiled.graph).attach).isSubset(of: names))
+        #expect(names.count == 22)
+        #expect(Set(trainingTensors(compiled.graph).attach).isSubset(of: names))
         let images = try ImageBatch.readInputs(path: sharedData.appendingPathComponent("train_x_0_24999.npy").path,
                                                sampleShape: [3, 32, 32], normalization: .imageNet)
         let inputs = Array(images.prefix(1000))
@@ -222,10 +219,10 @@ final class FeatureDumpTests: XCTestCase {
 
 /// `got` within 1e-4 of `want`'s largest |value|, every value finite (a NaN means the harness
 /// copied poisoned memory).
-private func assertClose(_ got: [Float], _ want: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(got.count, want.count, "\(what): count", file: file, line: line)
-    XCTAssertTrue(got.allSatisfy(\.isFinite), "\(what): not finite", file: file, line: line)
+private func assertClose(_ got: [Float], _ want: [Float], _ what: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    #expect(got.count == want.count, "\(what): count", sourceLocation: sourceLocation)
+    #expect(got.allSatisfy { $0.isFinite }, "\(what): not finite", sourceLocation: sourceLocation)
     let scale = max(Float.leastNormalMagnitude, want.map { abs($0) }.max() ?? 0)
     let error = zip(got, want).map { abs($0 - $1) }.max() ?? 0
-    XCTAssertLessThanOrEqual(error / scale, 1e-4, "\(what): error \(error) of \(scale)", file: file, line: line)
+    #expect(error / scale <= 1e-4, "\(what): error \(error) of \(scale)", sourceLocation: sourceLocation)
 }

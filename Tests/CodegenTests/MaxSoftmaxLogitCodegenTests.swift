@@ -1,5 +1,5 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -12,7 +12,9 @@ import Runtime
 /// counted as 1 (z = x_m − x_r − ln Σ: near z = 0 its error is the absolute rounding of the
 /// classifier's logits, ~1e-6, not a fraction of z). NaN and the largest finite float (p = 1)
 /// must match exactly.
-final class MaxSoftmaxLogitCodegenTests: XCTestCase {
+struct MaxSoftmaxLogitCodegenTests {
+    let temporary = TemporaryFolders()
+
     /// Two exits on a small conv net, each reading the max-softmax of its linear classifier.
     static let networkSource = """
         model msl
@@ -68,27 +70,28 @@ final class MaxSoftmaxLogitCodegenTests: XCTestCase {
     }
 
     /// C's confidence logits against the interpreter's, at the tolerance above.
-    func compare(_ network: CompiledNetwork, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line) throws {
+    func compare(_ network: CompiledNetwork, _ inputs: [Tensor], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
         let harness = try CHarness(CSource(try CProgram(network.compiled)), toolchain: try toolchain(), cacheRoot: testCache, flags: testFlags)
         let all = try harness.runAll(inputs)
         let interpreter = try network.interpreter()
         for (s, input) in inputs.enumerated() {
             let expected = interpreter.run(input).exits.map(\.confidence)
-            XCTAssertEqual(all[s].confidenceLogits.count, expected.count, file: file, line: line)
+            #expect(all[s].confidenceLogits.count == expected.count, sourceLocation: sourceLocation)
             for (k, (c, z)) in zip(all[s].confidenceLogits, expected).enumerated() {
                 let what = "sample \(s), exit \(k): C \(c), interpreter \(z)"
                 if z.isNaN || abs(z) == .greatestFiniteMagnitude {
-                    XCTAssertTrue(c.bitPattern == z.bitPattern || (c.isNaN && z.isNaN), what, file: file, line: line)
+                    #expect(c.bitPattern == z.bitPattern || (c.isNaN && z.isNaN), "\(what)", sourceLocation: sourceLocation)
                 } else {
-                    XCTAssertLessThanOrEqual(abs(c - z), 1e-4 * max(1, abs(z)), what, file: file, line: line)
+                    #expect(abs(c - z) <= 1e-4 * max(1, abs(z)), "\(what)", sourceLocation: sourceLocation)
                 }
             }
         }
     }
 
-    func testExitsOnAConvNet() throws {
+    @Test(.needsCCompiler)
+    func exitsOnAConvNet() throws {
         let network = try Self.network(Self.networkSource)
-        XCTAssertEqual(network.compiled.graph.graph.exits.count, 2)
+        #expect(network.compiled.graph.graph.exits.count == 2)
         let inputs = seededInputs([1, 3, 8, 8], count: 4)
         try compare(network, inputs)
         // Logits, confidences and the early-exit decisions at several thresholds, as for every network.
@@ -96,7 +99,8 @@ final class MaxSoftmaxLogitCodegenTests: XCTestCase {
     }
 
     /// Hand-picked logits: ties, large spreads, infinities and NaNs; the runtime's rule on them.
-    func testEdgeCases() throws {
+    @Test(.needsCCompiler)
+    func edgeCases() throws {
         let rows: [[Float]] = [
             [0, 0, 0, 0],                             // z = −ln 3
             [Float(log(3.0)), 0, -1, 2],              // an ordinary row
@@ -117,54 +121,52 @@ final class MaxSoftmaxLogitCodegenTests: XCTestCase {
         // ordinary row has p = e² / (3 + 1 + e⁻¹ + e²) = 0.63 and exits.
         let harness = try CHarness(CSource(try CProgram(network.compiled)), toolchain: try toolchain(), cacheRoot: testCache, flags: testFlags)
         let (answers, _) = try harness.run(inputs, thresholdLogits: [0])
-        XCTAssertEqual(answers.map(\.exitIndex), [1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1])
+        #expect(answers.map(\.exitIndex) == [1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1])
     }
 
     /// One class: p = 1 whatever the logit, NaN stays NaN.
-    func testOneClass() throws {
+    @Test(.needsCCompiler)
+    func oneClass() throws {
         let network = try Self.network(Self.copySource(classes: 1))
         try compare(network, [5, -1e30, .nan].map { Tensor(shape: [1, 1, 1, 1], data: [$0]) })
     }
 
     /// The generated C of both networks: warning-free under the strict flags.
-    func testStrictBuild() throws {
+    @Test(.needsCCompiler)
+    func strictBuild() throws {
         let tools = try toolchain()
         for text in [Self.networkSource, Self.copySource(classes: 4), Self.copySource(classes: 1)] {
             let source = CSource(try CProgram(try Self.network(text).compiled))
-            let dir = try temporaryFolder(self)
+            let dir = try temporary.folder()
             try source.write(to: dir)
             for file in [source.sourceName, source.weightsName, "eec_runtime.c"] {
                 try tools.compile(CToolchain.strictFlags + ["-O2", "-c", file], in: dir)
             }
-            XCTAssertTrue(try String(contentsOfFile: (dir as NSString).appendingPathComponent(source.sourceName), encoding: .utf8).contains("k_max_softmax_logit_"))
+            #expect(try String(contentsOfFile: (dir as NSString).appendingPathComponent(source.sourceName), encoding: .utf8).contains("k_max_softmax_logit_"))
         }
     }
 
     /// The kernels need no libm: built for the Cortex-M4, the model's code calls nothing but the
     /// runtime (eec_expf, eec_logf, the drivers) and the memory functions compilers may emit.
-    func testNeedsNoLibm() throws {
+    @Test(.needsCCompiler, .needsLLVMNM, .needsCortexM4Target)
+    func needsNoLibm() throws {
         let tools = try toolchain()
-        guard tools.tool("llvm-nm") != nil else { throw XCTSkip("no llvm-nm") }
         let source = CSource(try CProgram(try Self.network(Self.networkSource).compiled))
-        let dir = try temporaryFolder(self)
+        let dir = try temporary.folder()
         try source.write(to: dir)
-        let object: String
-        do {
-            object = try tools.compileCortexM4(source.sourceName, in: dir)
-        } catch {
-            throw XCTSkip("\(tools.compiler) cannot build for the Cortex-M4: \(error)")
-        }
+        let object = try tools.compileCortexM4(source.sourceName, in: dir)
         let needed = Set(try tools.undefinedSymbols(ofObject: object))
             .filter { !["memcpy", "memset", "memmove"].contains($0) && !$0.hasPrefix("__aeabi_mem") }
-        XCTAssertTrue(needed.contains("eec_logf"), "\(needed.sorted())")
-        XCTAssertTrue(needed.allSatisfy { $0.hasPrefix("eec_") }, "\(needed.sorted())")
+        #expect(needed.contains("eec_logf"), "\(needed.sorted())")
+        #expect(needed.allSatisfy { $0.hasPrefix("eec_") }, "\(needed.sorted())")
     }
 
     /// The libm-free eec_logf the kernel uses: within 3 float ulps of Foundation's log on floats
     /// spread over every exponent (subnormals included) and densely around 1, where z ≈ 0.
-    func testLogMatchesFoundation() throws {
+    @Test(.needsCCompiler)
+    func logMatchesFoundation() throws {
         let tools = try toolchain()
-        let dir = try temporaryFolder(self)
+        let dir = try temporary.folder()
         for (name, text) in try CRuntime.files() {
             try text.write(toFile: (dir as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
@@ -194,15 +196,15 @@ final class MaxSoftmaxLogitCodegenTests: XCTestCase {
             """.write(toFile: (dir as NSString).appendingPathComponent("main.c"), atomically: true, encoding: .utf8)
         try tools.compile(CToolchain.strictFlags + ["-O2", "-o", "main", "main.c", "eec_runtime.c"], in: dir)
         let result = try CToolchain.run((dir as NSString).appendingPathComponent("main"), [], in: dir)
-        XCTAssertEqual(result.status, 0, result.stderr)
+        #expect(result.status == 0, "\(result.stderr)")
         var count = 0
         for line in result.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ").compactMap { Double($0) }
-            guard fields.count == 2 else { XCTFail("unexpected line \(line)"); continue }
+            guard fields.count == 2 else { Issue.record("unexpected line \(line)"); continue }
             let want = Foundation.log(fields[0])
-            XCTAssertLessThanOrEqual(abs(fields[1] - want), 3 * Double(Float(want).ulp), "logf(\(fields[0])) = \(fields[1]), want \(want)")
+            #expect(abs(fields[1] - want) <= 3 * Double(Float(want).ulp), "logf(\(fields[0])) = \(fields[1]), want \(want)")
             count += 1
         }
-        XCTAssertEqual(count, 8001)
+        #expect(count == 8001)
     }
 }

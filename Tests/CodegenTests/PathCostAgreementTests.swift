@@ -1,5 +1,5 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -7,8 +7,8 @@ import Codegen
 /// One definition of the path cost: what `PathCost` (read off the compiled graph in MACs) says a
 /// sample leaving at exit k costs is what the C runtime counts when it leaves there
 /// (`segment_macs` of every segment run + `head_macs` of every exit not switched off).
-final class PathCostAgreementTests: XCTestCase {
-    func testRuntimeMACsAreThePathCost() throws {
+struct PathCostAgreementTests {
+    @Test func runtimeMACsAreThePathCost() throws {
         for (name, branches) in [("resnet20", 3), ("resnet44a", 5), ("densenet121", 3)] {
             let network = try CompiledNetwork(name, branches: branches)
             let program = try CProgram(network.compiled)
@@ -21,7 +21,7 @@ final class PathCostAgreementTests: XCTestCase {
                 for k in 0...branches {
                     spent += program.segments[k].macs
                     if k < branches && enabled[k] { spent += program.exits[k].head.macs }
-                    XCTAssertEqual(Double(spent) / backbone, expected[k], accuracy: 1e-12, "\(name) exit \(k), enabled \(enabled)")
+                    #expect(abs(Double(spent) / backbone - expected[k]) <= 1e-12, "\(name) exit \(k), enabled \(enabled)")
                 }
             }
         }

@@ -1,5 +1,5 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -7,7 +7,10 @@ import Runtime
 
 /// The C runtime on its own: the libm-free exponential and threshold logit against Foundation's,
 /// and the status codes of the entry points.
-final class RuntimeTests: XCTestCase {
+@Suite(.needsCCompiler)
+struct RuntimeTests {
+    let temporary = TemporaryFolders()
+
     /// Compiles `main` with the runtime (and `extra` sources) in `dir` and returns its output.
     func run(_ main: String, in dir: String, extra: [String] = []) throws -> String {
         let tools = try toolchain()
@@ -17,12 +20,12 @@ final class RuntimeTests: XCTestCase {
         try main.write(toFile: (dir as NSString).appendingPathComponent("main.c"), atomically: true, encoding: .utf8)
         try tools.compile(CToolchain.strictFlags + ["-O2", "-o", "main", "main.c", "eec_runtime.c"] + extra, in: dir)
         let result = try CToolchain.run((dir as NSString).appendingPathComponent("main"), [], in: dir)
-        XCTAssertEqual(result.status, 0, result.stderr)
+        #expect(result.status == 0, "\(result.stderr)")
         return result.stdout
     }
 
-    func testExpAndThresholdLogitMatchLibm() throws {
-        let dir = try temporaryFolder(self)
+    @Test func expAndThresholdLogitMatchLibm() throws {
+        let dir = try temporary.folder()
         let out = try run("""
             #include <stdio.h>
             #include "eec_runtime.h"
@@ -53,32 +56,32 @@ final class RuntimeTests: XCTestCase {
                 let x = Double(f[1])!, y = Double(f[2])!
                 let want = Foundation.exp(x)
                 if Float(want).isInfinite {
-                    XCTAssertEqual(y, .infinity, "expf(\(x)) overflows")
+                    #expect(y == .infinity, "expf(\(x)) overflows")
                 } else {
                     // Within 3 float ulps where the result is normal; tiny results absolutely.
-                    XCTAssertLessThanOrEqual(abs(y - want), max(want * 3 * 0x1p-24, 0x1p-148), "expf(\(x)) = \(y), want \(want)")
+                    #expect(abs(y - want) <= max(want * 3 * 0x1p-24, 0x1p-148), "expf(\(x)) = \(y), want \(want)")
                 }
                 exps += 1
             case "l":
                 let t = Double(f[1])!, y = Double(f[2])!
                 let want = Foundation.log(Double(Float(t) / (1 - Float(t))))
-                XCTAssertLessThanOrEqual(abs(y - want), 4e-7 * max(1, abs(want)), "logit(\(t)) = \(y), want \(want)")
+                #expect(abs(y - want) <= 4e-7 * max(1, abs(want)), "logit(\(t)) = \(y), want \(want)")
                 logits += 1
             case "z":
-                XCTAssertEqual(Float(Double(f[1])!), -Float.greatestFiniteMagnitude)
-                XCTAssertEqual(Float(Double(f[2])!), Float.greatestFiniteMagnitude)
-                XCTAssertEqual(Double(f[3])!, 0)
+                #expect(Float(Double(f[1])!) == -Float.greatestFiniteMagnitude)
+                #expect(Float(Double(f[2])!) == Float.greatestFiniteMagnitude)
+                #expect(Double(f[3])! == 0)
             default:
-                XCTFail("unexpected line \(line)")
+                Issue.record("unexpected line \(line)")
             }
         }
-        XCTAssertEqual(exps, 2101)
-        XCTAssertEqual(logits, 2001)
+        #expect(exps == 2101)
+        #expect(logits == 2001)
     }
 
     /// NULL pointers and a misaligned arena are refused before anything runs.
-    func testStatusCodes() throws {
-        let dir = try temporaryFolder(self)
+    @Test func statusCodes() throws {
+        let dir = try temporary.folder()
         let source = CSource(try CProgram(try CompiledNetwork("resnet20", branches: 1).compiled))
         try source.write(to: dir)
         let p = source.program.prefix, m = p.uppercased()
@@ -105,6 +108,6 @@ final class RuntimeTests: XCTestCase {
             }
 
             """, in: dir, extra: [source.sourceName, source.weightsName])
-        XCTAssertEqual(out, "1 1 1 2 1 0 0\n")
+        #expect(out == "1 1 1 2 1 0 0\n")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -11,8 +11,11 @@ import Runtime
 /// C: 1e-4 of the largest |logit|), its early-exit decisions and MACs against the C backend's at
 /// the same thresholds, and byte-identical generation. Swift builds are slow: each network is
 /// built once, cached in the process's test folder.
-final class SwiftBackendTests: XCTestCase {
-    func testResNet20() throws {
+struct SwiftBackendTests {
+    let temporary = TemporaryFolders()
+
+    @Test(.needsSwift, .needsCCompiler)
+    func resNet20() throws {
         for branches in [0, 3] {
             let network = try CompiledNetwork("resnet20", branches: branches)
             try check(network, inputs: seededInputs(network.reference.graph.graph.input.shape, count: 3))
@@ -20,7 +23,8 @@ final class SwiftBackendTests: XCTestCase {
     }
 
     /// Every op and kernel variant, with two exits on odd shapes (block remainders, scalar lanes).
-    func testEveryOp() throws {
+    @Test(.needsSwift, .needsCCompiler)
+    func everyOp() throws {
         let graph = try allOpsGraph()
         for branches in [0, 2] {
             try check(try CompiledNetwork(graph, weights: WeightBinder.seeded(graph, seed: 3), branches: branches),
@@ -30,9 +34,9 @@ final class SwiftBackendTests: XCTestCase {
 
     /// The pre-trained ResNet-44 on real CIFAR-10 images, without and with (seeded) exits: the
     /// final logits also match those of an independent runtime.
-    func testRealResNet44() throws {
+    @Test(.needsSharedData, .needsSwift, .needsCCompiler)
+    func realResNet44() throws {
         let weightsPath = sharedData.appendingPathComponent("resnet44a.safetensors").path
-        guard FileManager.default.fileExists(atPath: weightsPath) else { throw XCTSkip("\(sharedData.path) is absent") }
         let graph = try example("resnet44a")
         let file = try SafetensorsFile.read(path: weightsPath)
         let images = try ImageBatch.readInputs(path: sharedData.appendingPathComponent("test_x_0_2999.npy").path,
@@ -46,15 +50,15 @@ final class SwiftBackendTests: XCTestCase {
                 let expected = Array(referenceLogits[(s * 10)..<((s + 1) * 10)])
                 let scale = expected.map { abs($0) }.max() ?? 1
                 let error = zip(expected, sample.logits[branches]).map { abs($0 - $1) }.max() ?? 0
-                XCTAssertLessThanOrEqual(error / scale, 1e-4, "sample \(s): Swift logits vs the independent runtime's")
+                #expect(error / scale <= 1e-4, "sample \(s): Swift logits vs the independent runtime's")
             }
         }
     }
 
     /// Every example with 0 and 3 exits, as EquivalenceTests holds the C. Opt-in (two Swift
     /// builds per example, VGG-19's 160 MB of weights among them): EEC_SWIFT_ALL_EXAMPLES=1.
-    func testEveryExample() throws {
-        guard ProcessInfo.processInfo.environment["EEC_SWIFT_ALL_EXAMPLES"] != nil else { throw XCTSkip("set EEC_SWIFT_ALL_EXAMPLES=1 to run") }
+    @Test(.optIn("EEC_SWIFT_ALL_EXAMPLES"), .needsSwift, .needsCCompiler)
+    func everyExample() throws {
         let cases: [(String, Set<OpKind>?)] = [("resnet20a", nil), ("resnet32", nil), ("resnet44a", nil), ("resnet110", nil),
                                                ("vgg19", [.maxpool]), ("densenet121", [.concat])]
         for (name, exitAfter) in cases {
@@ -66,21 +70,24 @@ final class SwiftBackendTests: XCTestCase {
     }
 
     /// Two generations of the same network give the same bytes, file for file.
-    func testByteIdenticalGeneration() throws {
+    @Test func byteIdenticalGeneration() throws {
         let network = try CompiledNetwork("resnet20", branches: 3)
         let first = SwiftSource(try LoweredProgram(network.compiled, thresholds: [0.9, 0.8, 0.7])).files()
         let second = SwiftSource(try LoweredProgram(network.compiled, thresholds: [0.9, 0.8, 0.7])).files()
-        XCTAssertEqual(first.map(\.path), ["Package.swift", "Sources/Resnet20/Resnet20.swift", "Sources/Resnet20/Weights.swift",
+        #expect(first.map(\.path) == ["Package.swift", "Sources/Resnet20/Resnet20.swift", "Sources/Resnet20/Weights.swift",
                                           "Sources/Resnet20/Runtime.swift"])
-        for (a, b) in zip(first, second) { XCTAssertTrue(a.bytes == b.bytes, a.path) }
+        for (a, b) in zip(first, second) {
+            let same = a.bytes == b.bytes  // a Bool, so a failure does not print both files
+            #expect(same, "\(a.path)")
+        }
         let model = String(decoding: first[1].bytes, as: UTF8.self)
         // Offsets are named once; calls use the names.
-        XCTAssertTrue(model.contains("static let a_conv1 = "), "arena slots are named")
-        XCTAssertFalse(model.contains("Foundation"), "the package imports nothing")
+        #expect(model.contains("static let a_conv1 = "), "arena slots are named")
+        #expect(!model.contains("Foundation"), "the package imports nothing")
     }
 
     /// Weights.swift holds each float's exact bit pattern.
-    func testWeightsAreExactBitPatterns() throws {
+    @Test func weightsAreExactBitPatterns() throws {
         let network = try CompiledNetwork("resnet20", branches: 0)
         let lowered = try LoweredProgram(network.compiled)
         let text = String(decoding: SwiftSource(lowered).weightsSource(), as: UTF8.self)
@@ -89,15 +96,15 @@ final class SwiftBackendTests: XCTestCase {
         }
         let hex = text[start.upperBound...].prefix(8 * 4)
         let expected = lowered.weights.values[entry.offset..<(entry.offset + 4)].map { String(format: "%08x", $0.bitPattern) }.joined()
-        XCTAssertEqual(String(hex), expected)
+        #expect(String(hex) == expected)
     }
 
     /// Two builds of the same package at once (as two processes would start them) each build in
     /// a private folder and move it into place: both succeed, both run, and the cache holds the
     /// one folder, no staging leftovers.
-    func testConcurrentBuildsOfOnePackageDoNotCollide() throws {
-        let swift: String
-        do { swift = try SwiftHarness.findSwift() } catch { throw XCTSkip("\(error)") }
+    @Test(.needsSwift)
+    func concurrentBuildsOfOnePackageDoNotCollide() throws {
+        let swift = try swiftExecutable()
         let text = """
             model tiny
             input x: f32[1,3,6,6]
@@ -112,7 +119,7 @@ final class SwiftBackendTests: XCTestCase {
         guard case .success(let (graph, _)) = VerifiedGraph.load(SourceFile(name: "tiny.eeir", text: text)) else { throw TestFailure("tiny.eeir") }
         let network = try CompiledNetwork(graph, weights: WeightBinder.seeded(graph), branches: 0)
         let source = SwiftSource(try LoweredProgram(network.compiled))
-        let cache = try temporaryFolder(self)
+        let cache = try temporary.folder()
         let results = Mutex<[Result<SwiftHarness, CodegenError>]>([])
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
             let built = Result { () throws(CodegenError) in try SwiftHarness(source, swift: swift, cacheRoot: cache) }
@@ -120,17 +127,16 @@ final class SwiftBackendTests: XCTestCase {
         }
         let input = seededInputs(graph.graph.input.shape, count: 1)
         let logits = try results.withLock { $0 }.map { try $0.get().runAll(input)[0].logits }
-        XCTAssertEqual(logits.count, 2)
-        XCTAssertEqual(logits.first, logits.last)
+        #expect(logits.count == 2)
+        #expect(logits.first == logits.last)
         let folders = try FileManager.default.contentsOfDirectory(atPath: cache)
-        XCTAssertEqual(folders.count, 1, "\(folders)")
-        XCTAssertFalse(folders.contains { $0.contains(".tmp-") }, "\(folders)")
+        #expect(folders.count == 1, "\(folders)")
+        #expect(!folders.contains { $0.contains(".tmp-") }, "\(folders)")
     }
 
     @discardableResult
-    func check(_ network: CompiledNetwork, inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line) throws -> [CHarness.AllExits] {
-        let swift: String
-        do { swift = try SwiftHarness.findSwift() } catch { throw XCTSkip("\(error)") }
+    func check(_ network: CompiledNetwork, inputs: [Tensor], sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> [CHarness.AllExits] {
+        let swift = try swiftExecutable()
         let lowered = try LoweredProgram(network.compiled)
         let harness = try SwiftHarness(SwiftSource(lowered), swift: swift, cacheRoot: testCache)
         let all = try harness.runAll(inputs)
@@ -138,7 +144,7 @@ final class SwiftBackendTests: XCTestCase {
         let expected = inputs.map { interpreter.run($0) }
         let exits = lowered.exits.count
         let name = "\(lowered.model) with \(exits) exits (Swift)"
-        assertRunAllMatches(all, expected, exits: exits, name: name, file: file, line: line)
+        assertRunAllMatches(all, expected, exits: exits, name: name, sourceLocation: sourceLocation)
         // The decisions at the same thresholds as the C backend's.
         let c = try CHarness(CSource(CProgram(lowered)), toolchain: try toolchain(), cacheRoot: testCache)
         var sets: [[Double]] = [Array(repeating: 0, count: exits), Array(repeating: 1, count: exits), Array(repeating: 0.5, count: exits)]
@@ -155,14 +161,14 @@ final class SwiftBackendTests: XCTestCase {
                 let z = expected[s].exits.map(\.confidence)
                 let near = (0..<exits).contains { abs(ExitRule.sigmoid(Double(z[$0])) - thresholds[$0]) < 1e-5 }
                 if !near {
-                    XCTAssertEqual(answer.exitIndex, cAnswer.exitIndex, "\(name), sample \(s), T = \(thresholds): exit taken, Swift vs C", file: file, line: line)
+                    #expect(answer.exitIndex == cAnswer.exitIndex, "\(name), sample \(s), T = \(thresholds): exit taken, Swift vs C", sourceLocation: sourceLocation)
                 }
                 if answer.exitIndex == cAnswer.exitIndex {
-                    XCTAssertEqual(answer.macs, cAnswer.macs, "\(name), sample \(s): MACs, Swift vs C", file: file, line: line)
-                    XCTAssertEqual(answer.classIndex, cAnswer.classIndex, "\(name), sample \(s): class, Swift vs C", file: file, line: line)
+                    #expect(answer.macs == cAnswer.macs, "\(name), sample \(s): MACs, Swift vs C", sourceLocation: sourceLocation)
+                    #expect(answer.classIndex == cAnswer.classIndex, "\(name), sample \(s): class, Swift vs C", sourceLocation: sourceLocation)
                 }
-                XCTAssertEqual(answer.logits, all[s].logits[answer.exitIndex], "\(name): run answers with run_all's classifier", file: file, line: line)
-                XCTAssertEqual(answer.classIndex, argmax(answer.logits), file: file, line: line)
+                #expect(answer.logits == all[s].logits[answer.exitIndex], "\(name): run answers with run_all's classifier", sourceLocation: sourceLocation)
+                #expect(answer.classIndex == argmax(answer.logits), sourceLocation: sourceLocation)
             }
         }
         return all

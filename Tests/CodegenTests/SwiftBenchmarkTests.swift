@@ -1,5 +1,5 @@
 import Foundation
-import XCTest
+import Testing
 import IR
 import Passes
 import Codegen
@@ -7,9 +7,9 @@ import Codegen
 /// Swift against C on this machine, batch 1, one thread, in one run (the machine is shared:
 /// figures from different runs do not compare). Opt-in, it takes minutes:
 /// `EEC_BENCH_SWIFT=1 swift test --filter SwiftBenchmarkTests`.
-final class SwiftBenchmarkTests: XCTestCase {
-    func testSwiftAgainstC() throws {
-        guard ProcessInfo.processInfo.environment["EEC_BENCH_SWIFT"] != nil else { throw XCTSkip("set EEC_BENCH_SWIFT=1 to run") }
+struct SwiftBenchmarkTests {
+    @Test(.optIn("EEC_BENCH_SWIFT"), .needsCCompiler)
+    func swiftAgainstC() throws {
         let swift = try SwiftHarness.findSwift()
         for name in ["resnet20", "resnet110"] {
             let network = try CompiledNetwork(name, branches: 0)
