@@ -15,6 +15,9 @@ let package = Package(
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzDriver", .product(name: "IR", package: "eec")]),
         // .npy decoding and conversion to image batches.
         .executableTarget(name: "FuzzNPY", dependencies: ["FuzzDriver", .product(name: "IR", package: "eec")]),
+        // ONNX import: the protobuf decoder, constant folding and the translation.
+        .executableTarget(name: "FuzzONNX", dependencies: ["FuzzDriver", .product(name: "IR", package: "eec"),
+                                                           .product(name: "Import", package: "eec")]),
         // The whole compile pipeline on graphs that verify: passes, memory plan, C emission.
         .executableTarget(name: "FuzzCompile", dependencies: ["FuzzDriver", .product(name: "IR", package: "eec"),
                                                               .product(name: "Passes", package: "eec"),

@@ -14,6 +14,10 @@ public struct ImportedModel: Sendable {
 /// names the nodes after the PyTorch modules, and checks the result with eec's own verifier and
 /// weight binder, so an imported model compiles or the import fails.
 public enum ONNXImporter {
+    /// The ONNX op types the importer translates (on activations, or folded on constants).
+    public static let supportedOps = Translator.supportedOps
+    public static let supportedOpsets = Translator.supportedOpsets
+
     /// Imports the model file at `path`; `modelName` defaults to the file's base name.
     public static func importModel(path: String, modelName: String? = nil) throws(ImportError) -> ImportedModel {
         guard let data = FileManager.default.contents(atPath: path) else {
