@@ -40,7 +40,7 @@ let package = Package(
         // ONNX import: a protobuf decoder and the translation of ONNX graphs into eec graphs and weights.
         .target(name: "Import", dependencies: ["IR"], path: "Sources/Import"),
         // The command-line driver.
-        .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Training", "Quantize"], path: "Sources/eec"),
+        .executableTarget(name: "eec", dependencies: ["IR", "Passes", "Codegen", "Runtime", "Training", "Quantize", "Import"], path: "Sources/eec"),
         .testTarget(name: "IRTests", dependencies: ["IR"], path: "Tests/IRTests"),
         .testTarget(name: "PassesTests", dependencies: ["IR", "Passes"], path: "Tests/PassesTests", exclude: ["Fixtures"]),
         .testTarget(name: "TrainingTests", dependencies: ["IR", "Passes", "Training"], path: "Tests/TrainingTests"),
