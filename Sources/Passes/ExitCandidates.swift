@@ -6,9 +6,10 @@ import IR
 /// Rules, in order:
 /// 1. after backbone node i, exactly one value is still needed later, and it is node i's output;
 /// 2. not between an op and the BatchNorm or ReLU the fusion passes merge into it (conv→BN,
-///    conv/BN/add/linear→ReLU) when that is its only consumer; the reference code never cuts there;
-/// 3. an NCHW feature map, not a global pool's output (an exit there would only repeat the final
-///    classifier) and not the final output;
+///    conv/BN/add/linear→ReLU) when that is its only consumer; the reference code never cuts there
+///    (each op says which producers it continues: `OpDefinition.continuesLayer(after:)`);
+/// 3. an NCHW feature map, not the output of an op with `exitMayFollow` false (the global pool:
+///    an exit there would only repeat the final classifier) and not the final output;
 /// 4. if `ops` is given, node i's op is one of them (`--exit-after maxpool` reproduces the
 ///    reference VGG, `--exit-after concat` the reference DenseNet).
 ///
@@ -46,20 +47,11 @@ public enum ExitCandidates {
             let usedLater = lastUse[i] > i
             if usedLater { live += 1 }
             guard usedLater, live == 1, i != outputIndex else { continue }
-            if consumers[i].count == 1, isFusedEpilogue(graph.nodes[consumers[i][0]].op, of: node.op) { continue }
-            guard g.shape(node.name).count == 4, node.op != .globalAvgPool else { continue }
+            if consumers[i].count == 1, graph.nodes[consumers[i][0]].op.definition.continuesLayer(after: node.op) { continue }
+            guard g.shape(node.name).count == 4, node.op.definition.exitMayFollow else { continue }
             if let ops, !ops.contains(node.op) { continue }
             candidates.append(i)
         }
         return candidates
-    }
-
-    /// True when `consumer` would be fused into `producer` (see FoldBatchNorm and FuseReLU).
-    static func isFusedEpilogue(_ consumer: OpKind, of producer: OpKind) -> Bool {
-        switch consumer {
-        case .batchnorm: return producer == .conv2d
-        case .relu: return [.conv2d, .batchnorm, .add, .linear].contains(producer)
-        default: return false
-        }
     }
 }

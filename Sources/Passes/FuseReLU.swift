@@ -1,7 +1,7 @@
 import IR
 
-/// Fuses a ReLU into the op that produces its input (conv2d, add, linear) by setting the
-/// producer's `relu=true`. The producer keeps its name; uses of the ReLU's name now read it.
+/// Fuses a ReLU into the op that produces its input (conv2d, add, linear: the ops whose
+/// definition `acceptsFusedReLU`) by setting the producer's `relu=true`. The producer keeps its name; uses of the ReLU's name now read it.
 /// Only a ReLU that is the producer's sole reader is fused.
 public struct FuseReLU: Pass {
     public init() {}
@@ -15,7 +15,7 @@ public struct FuseReLU: Pass {
         let consumers = graph.consumers(index: index)
         var removed = Set<Int>()
         for (r, relu) in graph.nodes.enumerated() where relu.op == .relu {
-            guard let p = index[relu.inputs[0]], [.conv2d, .add, .linear].contains(graph.nodes[p].op),
+            guard let p = index[relu.inputs[0]], graph.nodes[p].op.definition.acceptsFusedReLU,
                   consumers[p] == [r], !graph.isNamedOutsideNodes(graph.nodes[p].name),
                   !graph.nodes[p].attributes.bool("relu") else { continue }
             graph.nodes[p].attributes["relu"] = .bool(true)

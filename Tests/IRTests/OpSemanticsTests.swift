@@ -489,7 +489,7 @@ struct OpSemanticsTests {
         // weight [out, C/groups, kh, kw], bias [out] when bias=true
         let g = try S.load(S.graphText(input: [1, 4, 5, 5], body: "y = conv2d(x, out=6, kernel=[3, 1], groups=2)"))
         let node = try #require(g.graph.nodes.first { $0.name == "y" })
-        #expect(g.parameters(node) == [ParameterSpec("weight", [6, 2, 3, 1]), ParameterSpec("bias", [6])])
+        #expect(g.parameters(node) == [ParameterSpec("weight", [6, 2, 3, 1], seeded: .kaiming), ParameterSpec("bias", [6])])
         let h = try S.load(S.graphText(input: [1, 8], body: "y = linear(x, out=3, bias=false)"))
         let fc = try #require(h.graph.nodes.first { $0.name == "y" })
         #expect(h.parameters(fc) == [ParameterSpec("weight", [3, 8])])

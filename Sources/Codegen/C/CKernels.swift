@@ -235,25 +235,3 @@ extension ChannelPadKernel: CKernel {
         }
     }
 }
-
-extension Kernel {
-    /// The C printer of this kernel.
-    var c: any CKernel {
-        switch self {
-        case .conv(let k): k
-        case .batchNorm(let k): k
-        case .relu(let k): k
-        case .add(let k): k
-        case .concat(let k): k
-        case .pool(let k): k
-        case .globalAvgPool(let k): k
-        case .flatten(let k): k
-        case .linear(let k): k
-        case .softmax(let k): k
-        case .maxSoftmaxLogit(let k): k
-        case .sigmoid(let k): k
-        case .subsample(let k): k
-        case .channelPad(let k): k
-        }
-    }
-}

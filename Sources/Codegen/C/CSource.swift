@@ -188,8 +188,8 @@ public struct CSource: Sendable {
         s.line()
         for (name, kernel) in prog.kernels {
             // A convolution comments its tile functions and itself.
-            if case .conv = kernel {} else { s.comment(kernel.summary) }
-            kernel.c.emit(&s, name: name)
+            if kernel.summaryAbove { s.comment(kernel.summary) }
+            kernel.emit(&s, name: name)
             s.line()
         }
         s.comment("---- nodes: one function per fused IR node, named after it ----")

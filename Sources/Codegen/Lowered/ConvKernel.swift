@@ -1,3 +1,5 @@
+import IR
+
 /// A convolution specialized to its shape (see `KernelLayout` for the layout and loop order).
 ///
 /// The kernel walks output rows. For a padded convolution it first copies the input rows the
@@ -6,7 +8,7 @@
 /// into tiles of up to 8 pixels × one block of output channels, computed by a tile function whose
 /// accumulators stay in registers. A 1×1 stride-1 unpadded convolution treats the whole map as
 /// one row.
-struct ConvKernel: KernelSpec {
+struct ConvKernel: KernelSpec, OpLowering {
     var input: MapShape, output: MapShape
     var kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int), dilation: (Int, Int)
     var groups: Int
@@ -25,6 +27,8 @@ struct ConvKernel: KernelSpec {
 
     /// Weights are packed with this output-channel block (see `KernelLayout.packConv`).
     var block: Int { tiling.block }
+    /// The C and Swift functions print the summary below their tile functions.
+    var summaryAbove: Bool { false }
 
     var key: String {
         func pair(_ p: (Int, Int)) -> String { p.0 == p.1 ? "\(p.0)" : "\(p.0)x\(p.1)" }
@@ -45,5 +49,23 @@ struct ConvKernel: KernelSpec {
         if bias { s += " + bias" }
         if relu { s += ", relu" }
         return s
+    }
+
+    static func lower(_ n: NodeToLower) throws(CodegenError) -> LoweredNode {
+        let a = n.attributes
+        let x = try n.map(n.inputs[0]), y = try n.map(n.output)
+        let kernel = ConvKernel(input: x, output: y, kernel: a.pair("kernel"), stride: a.pair("stride", default: 1),
+                                pad: a.pair("pad"), dilation: a.pair("dilation", default: 1),
+                                groups: a.int("groups", default: 1), bias: n.params.count > 1, relu: n.relu)
+        let (kh, kw) = kernel.kernel
+        var weights = [LoweredNode.Weight(name: "weight",
+                                          layout: "[group \(kernel.groups)][block of \(kernel.block) out][kh \(kh)][kw \(kw)][in \(kernel.cg)][out]",
+                                          data: KernelLayout.packConv(n.params[0], groups: kernel.groups, block: kernel.block))]
+        if n.params.count > 1 { weights.append(.init(name: "bias", layout: "[\(y.c)]", data: n.params[1].data)) }
+        var detail = " \(kh)x\(kw)"
+        if kernel.stride != (1, 1) { detail += " stride \(kernel.stride.0 == kernel.stride.1 ? "\(kernel.stride.0)" : "\(kernel.stride.0)x\(kernel.stride.1)")" }
+        if kernel.pad != (0, 0) { detail += " pad \(kernel.pad.0 == kernel.pad.1 ? "\(kernel.pad.0)" : "\(kernel.pad.0)x\(kernel.pad.1)")" }
+        if kernel.groups != 1 { detail += " groups \(kernel.groups)" }
+        return LoweredNode(kernel: kernel, weights: weights, detail: detail + n.reluNote)
     }
 }

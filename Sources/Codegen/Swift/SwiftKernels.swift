@@ -226,26 +226,3 @@ extension ChannelPadKernel: SwiftKernel {
         }
     }
 }
-
-extension Kernel {
-    /// The Swift printer of this kernel (exhaustive, like `c`: a new kernel fails to build until
-    /// both backends print it).
-    var swift: any SwiftKernel {
-        switch self {
-        case .conv(let k): k
-        case .batchNorm(let k): k
-        case .relu(let k): k
-        case .add(let k): k
-        case .concat(let k): k
-        case .pool(let k): k
-        case .globalAvgPool(let k): k
-        case .flatten(let k): k
-        case .linear(let k): k
-        case .softmax(let k): k
-        case .maxSoftmaxLogit(let k): k
-        case .sigmoid(let k): k
-        case .subsample(let k): k
-        case .channelPad(let k): k
-        }
-    }
-}

@@ -19,8 +19,8 @@ extension SwiftSource {
         s.swiftComment("---- kernels: one per distinct op and shape ----")
         s.line()
         for (name, kernel) in program.kernels {
-            if case .conv = kernel {} else { s.swiftComment(kernel.summary) }
-            kernel.swift.emitSwift(&s, name: name)
+            if kernel.summaryAbove { s.swiftComment(kernel.summary) }
+            kernel.emitSwift(&s, name: name)
             s.line()
         }
         s.swiftComment("---- nodes: one function per fused IR node, and one per segment and exit head ----")

@@ -53,9 +53,10 @@ public enum WeightBinder {
         return BoundWeights(byNode: byNode, unused: unused)
     }
 
-    /// Deterministic weights for running a model with no weights file: Kaiming-uniform conv and
-    /// linear weights, BatchNorm statistics away from the identity so that folding them is tested.
-    /// `include` picks the nodes to make weights for (all by default).
+    /// Deterministic weights for running a model with no weights file, each drawn as its
+    /// `ParameterSpec.seeded` says: Kaiming-uniform conv weights, PyTorch's default for linear
+    /// layers and biases, BatchNorm statistics away from the identity so that folding them is
+    /// tested. `include` picks the nodes to make weights for (all by default).
     public static func seeded(_ g: VerifiedGraph, seed: UInt64 = 0,
                               include: (Node) -> Bool = { _ in true }) -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
@@ -67,17 +68,16 @@ public enum WeightBinder {
                 // The seed goes through a SplitMix step first, so no seed can make two names share a stream.
                 var rng = SplitMix64(seed: SplitMix64.hash(key) ^ mixedSeed)
                 let count = elementCount(spec.shape)
-                let fanIn = max(1, count / max(1, spec.shape.first ?? 1))
                 let (low, high): (Float, Float)
-                switch (node.op, spec.name) {
-                case (.batchnorm, "weight"), (.batchnorm, "running_var"): (low, high) = (0.5, 1.5)
-                case (.batchnorm, _): (low, high) = (-0.2, 0.2)
-                case (.conv2d, "weight"):
+                switch spec.seeded {
+                case .uniform(let a, let b): (low, high) = (a, b)
+                case .kaiming:
+                    let fanIn = max(1, count / max(1, spec.shape.first ?? 1))
                     let bound = Float((6.0 / Double(fanIn)).squareRoot())
                     (low, high) = (-bound, bound)
-                default:
-                    // Linear layers and biases: PyTorch's default ±1/√fan_in, with fan_in of the weight.
-                    let weightFanIn = spec.name == "bias" ? max(1, elementCount(g.parameters(node)[0].shape) / max(1, count)) : fanIn
+                case .fanIn:
+                    let weight = g.parameters(node)[0].shape
+                    let weightFanIn = max(1, elementCount(weight) / max(1, weight.first ?? 1))
                     let bound = Float(1 / Double(weightFanIn).squareRoot())
                     (low, high) = (-bound, bound)
                 }

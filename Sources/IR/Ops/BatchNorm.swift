@@ -18,11 +18,14 @@ public enum BatchNorm: OpDefinition {
     public static func parameters(inputs: [[Int]], attributes: Attributes) -> [ParameterSpec] {
         let c = inputs[0][1]
         return [
-            ParameterSpec("weight", [c]), ParameterSpec("bias", [c]),
-            ParameterSpec("running_mean", [c], learnable: false),
-            ParameterSpec("running_var", [c], learnable: false),
+            ParameterSpec("weight", [c], seeded: .uniform(0.5, 1.5)), ParameterSpec("bias", [c], seeded: .uniform(-0.2, 0.2)),
+            ParameterSpec("running_mean", [c], learnable: false, seeded: .uniform(-0.2, 0.2)),
+            ParameterSpec("running_var", [c], learnable: false, seeded: .uniform(0.5, 1.5)),
         ]
     }
+
+    /// FoldBatchNorm folds it into the conv before it.
+    public static func continuesLayer(after producer: OpKind) -> Bool { producer == .conv2d }
 
     public static func cost(inputs: [[Int]], output: [Int], attributes: Attributes) -> Cost {
         Cost(macs: 0, eenets: elementCount(output).saturatingMul(2))

@@ -32,7 +32,7 @@ public enum Conv2D: OpDefinition {
     public static func parameters(inputs: [[Int]], attributes a: Attributes) -> [ParameterSpec] {
         let (kh, kw) = a.pair("kernel")
         let out = a.int("out")
-        var specs = [ParameterSpec("weight", [out, inputs[0][1] / max(1, a.int("groups", default: 1)), kh, kw])]
+        var specs = [ParameterSpec("weight", [out, inputs[0][1] / max(1, a.int("groups", default: 1)), kh, kw], seeded: .kaiming)]
         if a.bool("bias", default: true) { specs.append(ParameterSpec("bias", [out])) }
         return specs
     }

@@ -12,6 +12,9 @@ public enum GlobalAvgPool: OpDefinition {
         Cost(macs: 0, eenets: elementCount(inputs[0]))
     }
 
+    /// An exit here would only repeat the final classifier.
+    public static let exitMayFollow = false
+
     public static func evaluate(inputs: [Tensor], parameters: [Tensor], attributes: Attributes,
                                 outputShape: [Int]) -> Tensor {
         let x = inputs[0]

@@ -1,5 +1,7 @@
 /// Everything the compiler knows about one op, kept together: its attributes, shape rule,
-/// parameters, cost and reference semantics. Each op lives in its own file in this folder.
+/// parameters (and how to seed them), cost, reference semantics, and what the passes need to know
+/// about it. Each op lives in its own file in this folder; docs/adding-an-op.md says how to add one.
+/// Only the first five requirements have no default.
 public protocol OpDefinition: Sendable {
     /// How the op is spelled in `.eeir`.
     static var name: String { get }
@@ -18,11 +20,28 @@ public protocol OpDefinition: Sendable {
     /// `parameters` come in the order of `parameters(inputs:attributes:)`.
     static func evaluate(inputs: [Tensor], parameters: [Tensor], attributes: Attributes,
                          outputShape: [Int]) -> Tensor
+
+    /// A ReLU that is the only reader of this op's output may be fused into it, by setting its
+    /// `relu` attribute (FuseReLU). Default: true exactly when the op has a `relu` bool attribute.
+    static var acceptsFusedReLU: Bool { get }
+    /// True when this op, as the only reader of a `producer` node, belongs to that node's layer
+    /// (a BatchNorm after a conv, a ReLU after a conv, BatchNorm, add or linear): no exit is
+    /// attached between the two, as the reference code never cuts there and the fusion passes may
+    /// merge them. Default: false.
+    static func continuesLayer(after producer: OpKind) -> Bool
+    /// An exit may be attached after this op (ExitCandidates). Default: true; false where an exit
+    /// would only repeat the final classifier (after the global pool).
+    static var exitMayFollow: Bool { get }
 }
 
 extension OpDefinition {
     public static var attributes: [AttributeSpec] { [] }
     public static func parameters(inputs: [[Int]], attributes: Attributes) -> [ParameterSpec] { [] }
+    public static var acceptsFusedReLU: Bool {
+        attributes.contains { $0.name == "relu" && $0.kind == .bool }
+    }
+    public static func continuesLayer(after producer: OpKind) -> Bool { false }
+    public static var exitMayFollow: Bool { true }
 }
 
 /// One keyword attribute of an op.
@@ -61,12 +80,27 @@ public struct ParameterSpec: Equatable, Sendable {
     public var shape: [Int]
     /// Trained (counted in `params`), as opposed to BatchNorm's running statistics.
     public var learnable: Bool
+    /// How `WeightBinder.seeded` fills it when there is no weights file.
+    public var seeded: SeededInit
 
-    public init(_ name: String, _ shape: [Int], learnable: Bool = true) {
+    public init(_ name: String, _ shape: [Int], learnable: Bool = true, seeded: SeededInit = .fanIn) {
         self.name = name
         self.shape = shape
         self.learnable = learnable
+        self.seeded = seeded
     }
+}
+
+/// The distribution a seeded parameter is drawn from (uniform, deterministic per tensor name).
+public enum SeededInit: Equatable, Sendable {
+    /// ±√(6 / fan_in), fan_in = elements per slice of the first axis (per output channel):
+    /// Kaiming-uniform, for conv weights.
+    case kaiming
+    /// ±1 / √fan_in, fan_in of the op's first parameter (its weight): PyTorch's default for
+    /// linear layers and for biases.
+    case fanIn
+    /// [low, high), for statistics kept away from the identity (BatchNorm).
+    case uniform(Float, Float)
 }
 
 /// Work per sample. `macs` counts multiply-accumulates of conv (+ bias adds) and linear layers;

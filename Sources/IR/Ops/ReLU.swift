@@ -11,6 +11,12 @@ public enum ReLU: OpDefinition {
         Cost(macs: 0, eenets: elementCount(output))
     }
 
+    /// The activation of a conv, add or linear (FuseReLU fuses it) or of a BatchNorm (folded into
+    /// its conv first).
+    public static func continuesLayer(after producer: OpKind) -> Bool {
+        producer.definition.acceptsFusedReLU || producer == .batchnorm
+    }
+
     public static func evaluate(inputs: [Tensor], parameters: [Tensor], attributes: Attributes,
                                 outputShape: [Int]) -> Tensor {
         var y = inputs[0]
