@@ -135,6 +135,45 @@ import Testing
         }
     }
 
+    /// Every `eec` command line in the README's examples is a valid command line (its files
+    /// aside): an example cannot keep an option that was renamed or removed.
+    @Test func readmeExamplesParse() throws {
+        let readme = try String(contentsOf: CLI.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        var variables: [String: [String]] = [:]
+        var pending = ""
+        var checked = 0
+        for raw in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            var line = String(raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            // Shell variables set in an example (`N="--mean ..."`) are expanded where used.
+            for assignment in line.split(separator: ";") {
+                let parts = assignment.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].allSatisfy({ $0.isLetter || $0 == "_" }), !parts[0].isEmpty {
+                    variables[String(parts[0])] = parts[1].replacingOccurrences(of: "\"", with: "").split(separator: " ").map(String.init)
+                }
+            }
+            line = line.trimmingCharacters(in: .whitespaces)
+            if line.hasSuffix("\\") {
+                pending += line.dropLast() + " "
+                continue
+            }
+            let command = pending + line
+            pending = ""
+            guard let range = command.range(of: "swift run -c release eec ") else { continue }
+            let words = command[range.upperBound...].split(separator: " ").flatMap { word in
+                word.hasPrefix("$") && !word.contains("/") ? variables[String(word.dropFirst())] ?? [String(word)] : [String(word)]
+            }
+            let name = try #require(words.first)
+            let declared = try #require(Driver.commands.first { $0.name == name }, "README example of an unknown command: \(command)")
+            do {
+                _ = try ParsedArguments(Array(words.dropFirst()), for: declared)
+            } catch {
+                Issue.record("README example does not parse: \(command)\n\(error.message)")
+            }
+            checked += 1
+        }
+        #expect(checked >= 10, "found only \(checked) examples")
+    }
+
     @Test func declarationsAreWellFormed() {
         for command in Driver.commands {
             var seen = Set<String>()
