@@ -165,7 +165,11 @@ struct ModelSpec {
                     }
                 }
             }
-            g.message(12) { $0.string(1, output) }
+            g.message(12) { v in
+                v.string(1, output)
+                // float32 [?, ?]: the shape is left to inference.
+                v.message(2) { t in t.message(1) { tt in tt.int(1, 1); tt.message(2) { s in s.message(1) { _ in }; s.message(1) { _ in } } } }
+            }
         }
         w.message(8) { $0.string(1, ""); $0.int(2, opset) }
         return w.bytes
