@@ -70,7 +70,9 @@ final class TemporaryFolders {
 }
 
 /// Where test builds are cached: one folder per test process, removed when the process exits
-/// (the weights files of VGG-19 and DenseNet-121 alone are over 100 MB).
+/// (the weights files of VGG-19 and DenseNet-121 alone are over 100 MB). Tests run in parallel
+/// and some build the same network with the same flags: CHarness and SwiftHarness build in a
+/// private staging folder and move it into place, so the first finished build is shared.
 let testCache: String = {
     try? FileManager.default.createDirectory(atPath: testCachePath, withIntermediateDirectories: true)
     atexit { try? FileManager.default.removeItem(atPath: testCachePath) }
