@@ -34,7 +34,10 @@ public struct MemoryPlan: Sendable {
 
     /// `keepUntil[name] = s`: the tensor stays live at least until schedule step `s` (step i + 1
     /// runs node i). Names that are no tensor of the graph are ignored (callers check them).
-    public init(_ g: VerifiedGraph, alignment: Int = 16, keepUntil: [String: Int] = [:]) {
+    /// `bytesPerElement` gives a tensor's element size when it is not a float (an int8 network's
+    /// uint8 activations).
+    public init(_ g: VerifiedGraph, alignment: Int = 16, keepUntil: [String: Int] = [:],
+                bytesPerElement: [String: Int] = [:]) {
         let graph = g.graph
         let index = graph.nodeIndex()
         // Step s + 1 runs node s; step 0 holds the input.
@@ -55,7 +58,7 @@ public struct MemoryPlan: Sendable {
         let align = max(1, alignment)
         func aligned(_ bytes: Int) -> Int { (bytes + align - 1) / align * align }
         var buffers = ([graph.input.name] + graph.nodes.map(\.name)).map { name in
-            Buffer(name: name, bytes: aligned(elementCount(g.shape(name)).saturatingMul(4)), offset: 0,
+            Buffer(name: name, bytes: aligned(elementCount(g.shape(name)).saturatingMul(bytesPerElement[name] ?? 4)), offset: 0,
                    firstStep: first[name] ?? 0, lastStep: last[name] ?? 0)
         }
         // Greedy by size; ties broken by schedule position so the plan is deterministic.

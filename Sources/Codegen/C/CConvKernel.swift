@@ -1,7 +1,11 @@
 /// The C function of a convolution: the row loop, the window copy and the register tiles (see
 /// `ConvKernel` for the loop order).
 extension ConvKernel: CKernel {
-    func emit(_ c: inout CWriter, name: String) {
+    func emit(_ c: inout CWriter, name: String) { emit(&c, name: name, int8: nil) }
+
+    /// `int8`: the int8 form (`Int8Kernel.conv`): uint8 input and window (padded with the input's
+    /// zero point), int8 weights, int32 accumulators from the table's biases, then the output rule.
+    func emit(_ c: inout CWriter, name: String, int8: Int8Output?) {
         let (p, b) = tiling
         let remainder = rowPixels % p
         let blockRemainder = ocg % b
@@ -13,17 +17,20 @@ extension ConvKernel: CKernel {
         }
         for (tp, tb) in tiles {
             c.comment("\(tp) pixel\(tp == 1 ? "" : "s") x \(tb) output channels of \(name)")
-            emitTile(&c, name: "\(name)_t\(tp)x\(tb)", pixels: tp, block: tb)
+            emitTile(&c, name: "\(name)_t\(tp)x\(tb)", pixels: tp, block: tb, int8: int8)
             c.line()
         }
         c.comment(summary)
-        emitMain(&c, name: name, pixels: p, block: b, remainder: remainder, blockRemainder: blockRemainder)
+        emitMain(&c, name: name, pixels: p, block: b, remainder: remainder, blockRemainder: blockRemainder, int8: int8)
     }
 
     /// The row loop: window, then tiles over pixels for each group and block of output channels.
-    private func emitMain(_ c: inout CWriter, name: String, pixels p: Int, block b: Int, remainder: Int, blockRemainder: Int) {
-        let params = "const float *restrict x, float *restrict y, const float *restrict w"
-            + (bias ? ", const float *restrict b" : "") + (windowed ? ", float *restrict win" : "")
+    private func emitMain(_ c: inout CWriter, name: String, pixels p: Int, block b: Int, remainder: Int, blockRemainder: Int,
+                          int8: Int8Output?) {
+        let t = ConvTypes(int8)
+        let params = "const \(t.input) *restrict x, \(t.output) *restrict y, const \(t.weight) *restrict w"
+            + (int8 != nil ? ", const int32_t *restrict q" : bias ? ", const float *restrict b" : "")
+            + (windowed ? ", \(t.input) *restrict win" : "")
         let (kh, kw) = kernel
         let fullBlocks = ocg / b
         c.function("static void \(name)(\(params))") { c in
@@ -39,24 +46,26 @@ extension ConvKernel: CKernel {
             if groups != 1 { locals.append("g") }
             if fullBlocks > 1 { locals.append("j") }
             c.line("int \(locals.joined(separator: ", "));")
+            if int8 != nil { c.line("const int32_t zx = q[3 * OC], zy = q[3 * OC + 1], lo = q[3 * OC + 2];") }
+            if int8 != nil && !windowed { c.line("(void)zx;") }
             let rowBody: (inout CWriter) -> Void = { c in
-                if windowed { emitWindow(&c) }
+                if windowed { emitWindow(&c, zero: t.zero) }
                 let rowInput = windowed ? "win" : (pointwise ? "x" : "x + oy * (SH * W * C)")
-                c.line("const float *restrict in = \(rowInput);")
-                c.line("float *restrict out = " + (pointwise ? "y;" : "y + oy * (OW * OC);"))
+                c.line("const \(t.input) *restrict in = \(rowInput);")
+                c.line("\(t.output) *restrict out = " + (pointwise ? "y;" : "y + oy * (OW * OC);"))
                 let groupBody: (inout CWriter) -> Void = { c in
                     let g = groups != 1
                     let inExpr = g ? "in + g * CG" : "in"
                     let outExpr = g ? "out + g * OCG" : "out"
                     let wExpr = g ? "w + g * (KH * KW * CG * OCG)" : "w"
-                    let bExpr = g ? "b + g * OCG" : "b"
+                    let bExpr = int8 != nil ? (g ? "q + g * OCG" : "q") : (g ? "b + g * OCG" : "b")
                     let perBlock = kh * kw * cg * b
                     func tiles(_ c: inout CWriter, block: Int, at start: String) {
                         let wAt = start == "0" ? wExpr : "\(wExpr) + \(start) * \(kh * kw * cg)"
                         let bAt = start == "0" ? bExpr : "\(bExpr) + \(start)"
                         let outAt = start == "0" ? outExpr : "\(outExpr) + \(start)"
                         let pixelIn = pointwise ? "ox * C" : "ox * (SW * C)"
-                        let args = "\(inExpr) + \(pixelIn), \(outAt) + ox * OC, \(wAt)" + (bias ? ", \(bAt)" : "")
+                        let args = "\(inExpr) + \(pixelIn), \(outAt) + ox * OC, \(wAt)" + (int8 != nil ? ", \(bAt), zy, lo" : bias ? ", \(bAt)" : "")
                         let count = pointwise ? "OH * OW" : "OW"
                         c.line("for (ox = 0; ox + \(p) <= \(count); ox += \(p)) \(name)_t\(p)x\(block)(\(args));")
                         if remainder > 0 { c.line("\(name)_t\(remainder)x\(block)(\(args));") }
@@ -90,7 +99,7 @@ extension ConvKernel: CKernel {
 
     /// Copies the KH input rows of output row `oy` into `win`, padding columns and rows outside
     /// the input as zeros.
-    private func emitWindow(_ c: inout CWriter) {
+    private func emitWindow(_ c: inout CWriter, zero: String) {
         let ww = windowWidth
         let left = min(pad.1, ww)
         let copied = max(0, min(input.w, ww - left))
@@ -98,20 +107,20 @@ extension ConvKernel: CKernel {
         c.comment("the window: the \(kernel.0) input rows this output row reads, zero-padded to \(ww) columns")
         c.block("for (ky = 0; ky < KH; ++ky)") { c in
             c.line("const int iy = oy * SH - PH + ky" + (dilation.0 != 1 ? " * DH;" : ";"))
-            c.line("float *restrict row = win + ky * (WW * C);")
+            c.line("\(zero == "0.0f" ? "float" : "uint8_t") *restrict row = win + ky * (WW * C);")
             let leftCount = left == pad.1 ? "PW" : "\(left)"
             let copiedCount = copied == input.w ? "W" : "\(copied)"
             c.ifElse("iy < 0 || iy >= H", { c in
-                c.line("for (i = 0; i < WW * C; ++i) row[i] = 0.0f;")
+                c.line("for (i = 0; i < WW * C; ++i) row[i] = \(zero);")
             }, else: { c in
-                if left > 0 { c.line("for (i = 0; i < \(leftCount) * C; ++i) row[i] = 0.0f;") }
+                if left > 0 { c.line("for (i = 0; i < \(leftCount) * C; ++i) row[i] = \(zero);") }
                 if copied > 0 {
                     let dst = left > 0 ? "row[\(leftCount) * C + i]" : "row[i]"
                     c.line("for (i = 0; i < \(copiedCount) * C; ++i) \(dst) = x[iy * (W * C) + i];")
                 }
                 if right > 0 {
                     let start = left > 0 ? "(\(leftCount) + \(copiedCount)) * C" : "\(copiedCount) * C"
-                    c.line("for (i = \(start); i < WW * C; ++i) row[i] = 0.0f;")
+                    c.line("for (i = \(start); i < WW * C; ++i) row[i] = \(zero);")
                 }
             })
         }
@@ -120,39 +129,60 @@ extension ConvKernel: CKernel {
     /// `pixels` consecutive output pixels × `block` output channels: one accumulator array per
     /// pixel, initialized with the bias; for each tap (ky, kx, input channel) one weight vector
     /// times each pixel's input value. The `o` loop is what the compiler vectorizes.
-    private func emitTile(_ c: inout CWriter, name: String, pixels: Int, block: Int) {
-        let params = "const float *restrict in, float *restrict out, const float *restrict w"
-            + (bias ? ", const float *restrict b" : "")
+    private func emitTile(_ c: inout CWriter, name: String, pixels: Int, block: Int, int8: Int8Output?) {
+        let t = ConvTypes(int8)
+        let params = "const \(t.input) *restrict in, \(t.output) *restrict out, const \(t.weight) *restrict w"
+            + (int8 != nil ? ", const int32_t *restrict q, int32_t zy, int32_t lo" : bias ? ", const float *restrict b" : "")
         let rowStride = windowed ? windowWidth * input.c : dilation.0 * input.w * input.c
         let acc = (0..<pixels).map { "a\($0)" }
         c.function("static void \(name)(\(params))") { c in
             c.line("enum { C = \(cg), OB = \(block), KH = \(kernel.0), KW = \(kernel.1), RS = \(rowStride), KS = \(dilation.1 * input.c), PS = \(pointwise ? input.c : stride.1 * input.c), OS = \(output.c) };")
-            c.line("float " + acc.map { "\($0)[OB]" }.joined(separator: ", ") + ";")
+            c.line("\(t.accumulator) " + acc.map { "\($0)[OB]" }.joined(separator: ", ") + ";")
             c.line("int ky, kx, c, o;")
+            if case .uint8? = int8 {} else if int8 != nil { c.line("(void)zy; (void)lo;") }
             c.block("for (o = 0; o < OB; ++o)") { c in
-                c.statements(acc.map { "\($0)[o] = \(bias ? "b[o]" : "0.0f");" }, perLine: 4)
+                c.statements(acc.map { "\($0)[o] = \(int8 != nil ? "q[o]" : bias ? "b[o]" : "0.0f");" }, perLine: 4)
             }
             c.block("for (ky = 0; ky < KH; ++ky)") { c in
                 c.block("for (kx = 0; kx < KW; ++kx)") { c in
-                    c.line("const float *restrict xp = in + ky * RS + kx * KS;")
-                    c.line("const float *restrict wp = w + (ky * KW + kx) * (C * OB);")
+                    c.line("const \(t.input) *restrict xp = in + ky * RS + kx * KS;")
+                    c.line("const \(t.weight) *restrict wp = w + (ky * KW + kx) * (C * OB);")
                     c.block("for (c = 0; c < C; ++c)") { c in
                         let loads = (0..<pixels).map { p in "x\(p) = xp[\(p == 0 ? "" : p == 1 ? "PS + " : "\(p) * PS + ")c]" }
-                        c.line("const float " + loads.joined(separator: ", ") + ";")
-                        c.line("const float *restrict wc = wp + c * OB;")
+                        c.line("const \(t.accumulator) " + loads.joined(separator: ", ") + ";")
+                        c.line("const \(t.weight) *restrict wc = wp + c * OB;")
                         c.block("for (o = 0; o < OB; ++o)") { c in
-                            c.line("const float v = wc[o];")
+                            c.line("const \(t.accumulator) v = wc[o];")
                             c.statements((0..<pixels).map { "a\($0)[o] += x\($0) * v;" }, perLine: 4)
                         }
                     }
                 }
             }
             c.block("for (o = 0; o < OB; ++o)") { c in
+                if let int8 {
+                    c.line("const int32_t m = q[OS + o], s = q[2 * OS + o];")
+                    c.statements((0..<pixels).map { p in
+                        let at = p == 0 ? "o" : p == 1 ? "OS + o" : "\(p) * OS + o"
+                        return "out[\(at)] = \(CInt8.outputCall(int8, "a\(p)[o]"));"
+                    }, perLine: 2)
+                    return
+                }
                 c.statements((0..<pixels).map { p in
                     let at = p == 0 ? "o" : p == 1 ? "OS + o" : "\(p) * OS + o"
                     return relu ? "out[\(at)] = a\(p)[o] < 0.0f ? 0.0f : a\(p)[o];" : "out[\(at)] = a\(p)[o];"
                 }, perLine: relu ? 2 : 4)
             }
         }
+    }
+}
+
+/// The C types of a float or an int8 convolution.
+struct ConvTypes {
+    var input = "float", output = "float", weight = "float", accumulator = "float", zero = "0.0f"
+
+    init(_ int8: Int8Output?) {
+        guard let int8 else { return }
+        (input, weight, accumulator, zero) = ("uint8_t", "int8_t", "int32_t", "(uint8_t)zx")
+        output = int8 == .uint8 ? "uint8_t" : "float"
     }
 }

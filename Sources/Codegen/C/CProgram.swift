@@ -61,6 +61,8 @@ public struct CProgram: Sendable {
     var slotNames: [(name: String, slot: TensorLocation)]
     var windowName: String?
     var weightNames: [(name: String, entry: WeightBlob.Entry)]
+    /// An int8 network's int32 tables, one per node (`q_<node>`), in the order of `lowered.constants`.
+    var constantNames: [(name: String, values: [Int32])]
     public var inputSlot: String
     public var finalLogitsSlot: String
 
@@ -77,7 +79,9 @@ public struct CProgram: Sendable {
     public var alignment: Int { lowered.arena.alignment }
     /// Tensors the memory plan keeps live until the end of the step that writes them.
     public var keptAlive: Set<String> { lowered.keptAlive }
-    public var weightCount: Int { lowered.weights.values.count }
+    /// Floats in the weights, or bytes for an int8 network.
+    public var weightCount: Int { lowered.isInt8 ? lowered.weights.bytes.count : lowered.weights.values.count }
+    public var isInt8: Bool { lowered.isInt8 }
     /// The packed weights, as `<model>_weights.c` writes them.
     public var weightValues: [Float] { lowered.weights.values }
     public var kernelNames: [String] { kernels.map(\.name) }
@@ -122,6 +126,9 @@ public struct CProgram: Sendable {
         let usesWindow = lowered.steps.contains { $0.calls.contains(where: \.usesScratch) }
         windowName = usesWindow ? names.claim("window", prefix: "a_") : nil
         weightNames = lowered.weights.entries.map { (names.claim($0.name, prefix: "w_"), $0) }
+        constantNames = lowered.constants.map { (names.claim($0.name, prefix: "q_"), $0.values) }
+        var tableName: [String: String] = [:]
+        for (name, table) in zip(constantNames, lowered.constants) { tableName[table.name] = name.name }
 
         var slotName: [String: String] = [:]
         for (name, slot) in slotNames { slotName[slot.name] = name }
@@ -136,6 +143,19 @@ public struct CProgram: Sendable {
         func step(_ step: LoweredProgram.Step, function: String) -> Step {
             let calls = step.calls.map { call in
                 var arguments = (call.inputs + [call.output]).map { "a + \(slot($0))" }
+                if let k = kernels[call.kernelIndex].kernel as? Int8Kernel {
+                    // uint8 slots are cast; int8 weights are bytes from the start of the blob.
+                    let types = k.arenaTypes(inputs: call.inputs.count)
+                    arguments = zip(call.inputs + [call.output], types.inputs + [types.output]).map { tensor, type in
+                        type == "float" ? "a + \(slot(tensor))" : "(\(type) *)(a + \(slot(tensor)))"
+                    }
+                    arguments += call.weights.map { "(const int8_t *)(const void *)w + \(weightName[$0.name] ?? "\($0.offset)")" }
+                    if let table = call.constants { arguments.append(tableName[table] ?? table) }
+                    if call.usesScratch { arguments.append("(uint8_t *)(a + \(window))") }
+                    return Call(node: call.node, function: functionOf[call.node] ?? "", comment: call.description,
+                                kernel: kernels[call.kernelIndex].name, arguments: arguments,
+                                usesWeights: !call.weights.isEmpty, macs: call.macs)
+                }
                 arguments += call.weights.map { "w + \(weightName[$0.name] ?? "\($0.offset)")" }
                 if call.usesScratch { arguments.append("a + \(window)") }
                 return Call(node: call.node, function: functionOf[call.node] ?? "", comment: call.description,

@@ -47,8 +47,13 @@ public struct CSource: Sendable {
 
     /// The packed weights as raw little-endian float32, the layout of `<model>_weights`.
     public var weightsBinary: [UInt8] {
-        program.weightValues.withUnsafeBytes { Array($0) }
+        program.isInt8 ? program.lowered.weights.bytes.map { UInt8(bitPattern: $0) } : program.weightValues.withUnsafeBytes { Array($0) }
     }
+
+    /// `float`, or `int8_t` for an int8 network.
+    var weightType: String { program.isInt8 ? "int8_t" : "float" }
+    /// The weights parameter of the public functions: an int8 network takes any pointer.
+    var weightsParameter: String { program.isInt8 ? "const void *weights" : "const float *weights" }
 
     // MARK: - <model>.h
 
@@ -68,7 +73,10 @@ public struct CSource: Sendable {
         }
         doc.append("Cost:    " + costLine())
         doc.append("Arena:   \(grouped(prog.arenaBytes)) bytes (best aligned to \(prog.alignment)), owned by the caller; nothing else is written")
-        doc.append("Weights: \(p)_weights (\(weightsName)), \(grouped(prog.weightCount)) floats; any copy of them works too")
+        doc.append("Weights: \(p)_weights (\(weightsName)), \(grouped(prog.weightCount)) \(prog.isInt8 ? "bytes of int8" : "floats"); any copy of them works too")
+        if prog.isInt8 {
+            doc.append("int8:    uint8 activations, int8 weights, int32 accumulators (eec quantize); the input and the logits stay float32")
+        }
         doc += ["", "Example:", ""]
         doc += exampleLines().map { $0.isEmpty ? "" : "    " + $0 }
         doc += ["", "Every function is reentrant: give each concurrent caller its own arena."]
@@ -89,7 +97,7 @@ public struct CSource: Sendable {
             ("EXITS", "\(n)", "early exits; exit_index == EXITS means the final classifier answered"),
             ("ARENA_BYTES", "\(prog.arenaBytes)", "the memory plan's \(grouped(prog.planBytes)) bytes, then the convolution window"),
             ("ARENA_ALIGN", "\(prog.alignment)", "the arena alignment the kernels run fastest with (4 is required)"),
-            ("WEIGHT_COUNT", "\(prog.weightCount)", "floats in \(p)_weights"),
+            ("WEIGHT_COUNT", "\(prog.weightCount)", "\(prog.isInt8 ? "bytes" : "floats") in \(p)_weights"),
             ("BACKBONE_MACS", "\(prog.backboneMacs)ULL", "MACs of the whole backbone, no exit head"),
         ]
         let width = constants.map { $0.0.count }.max() ?? 0
@@ -102,7 +110,7 @@ public struct CSource: Sendable {
         s.line("extern const eec_model \(p)_model;")
         s.line()
         s.comment("The weights, in \(weightsName).")
-        s.line("extern const float \(p)_weights[\(macro)_WEIGHT_COUNT];")
+        s.line("extern const \(weightType) \(p)_weights[\(macro)_WEIGHT_COUNT];")
         if n > 0 {
             s.line()
             s.comment(["The compiled-in thresholds as confidence logits, logit(T) = ln(T / (1 - T)), one per exit.",
@@ -114,12 +122,12 @@ public struct CSource: Sendable {
                    "confidence logit is >= threshold_logits[k]; otherwise on to segment k + 1.",
                    "logits may be NULL, or have room for \(macro)_CLASSES floats" + (n == 0 ? "; threshold_logits may be NULL." : "."),
                    "Returns EEC_OK, or EEC_ERROR_NULL / EEC_ERROR_ALIGNMENT (nothing run)."])
-        s.line("int \(p)_run(const float *weights, const float *input, void *arena, const float *threshold_logits,")
+        s.line("int \(p)_run(\(weightsParameter), const float *input, void *arena, const float *threshold_logits,")
         s.line("    float *logits, eec_result *result);")
         s.line()
         s.comment(["Runs every segment and every exit head: logits gets (\(macro)_EXITS + 1) * \(macro)_CLASSES floats",
                    "(exit 0, exit 1, ..., the final classifier), confidence_logits \(macro)_EXITS floats" + (n == 0 ? " (NULL here)." : ".")])
-        s.line("int \(p)_run_all(const float *weights, const float *input, void *arena, float *logits,")
+        s.line("int \(p)_run_all(\(weightsParameter), const float *input, void *arena, float *logits,")
         s.line("    float *confidence_logits);")
         s.line()
         s.line("#ifdef __cplusplus")
@@ -184,6 +192,7 @@ public struct CSource: Sendable {
         s.line("#include \"\(headerName)\"")
         s.line()
         emitOffsets(&s)
+        if prog.isInt8 { emitInt8Tables(&s) }
         s.comment("---- kernels: one per distinct op and shape ----")
         s.line()
         for (name, kernel) in prog.kernels {
@@ -239,7 +248,7 @@ public struct CSource: Sendable {
         }
         s.line()
         guard !prog.weightNames.isEmpty else { return }
-        s.comment("---- weights: each tensor's offset in floats in \(p)_weights ----")
+        s.comment("---- weights: each tensor's offset in \(prog.isInt8 ? "bytes" : "floats") in \(p)_weights ----")
         s.block("enum", trailer: ";") { s in
             for (name, entry) in prog.weightNames { s.line("\(name) = \(entry.offset),") }
         }
@@ -288,14 +297,15 @@ public struct CSource: Sendable {
             s.line("const float \(p)_thresholds[\(macro)_EXITS] = { \(logits.joined(separator: ", ")) };")
             s.line()
         }
-        s.line("int \(p)_run(const float *weights, const float *input, void *arena, const float *threshold_logits,")
+        let weights = prog.isInt8 ? "(const float *)weights" : "weights"
+        s.line("int \(p)_run(\(weightsParameter), const float *input, void *arena, const float *threshold_logits,")
         s.function("    float *logits, eec_result *result)") { s in
-            s.line("return eec_run(&\(p)_model, weights, input, arena, threshold_logits, logits, result);")
+            s.line("return eec_run(&\(p)_model, \(weights), input, arena, threshold_logits, logits, result);")
         }
         s.line()
-        s.line("int \(p)_run_all(const float *weights, const float *input, void *arena, float *logits,")
+        s.line("int \(p)_run_all(\(weightsParameter), const float *input, void *arena, float *logits,")
         s.function("    float *confidence_logits)") { s in
-            s.line("return eec_run_all(&\(p)_model, weights, input, arena, logits, confidence_logits);")
+            s.line("return eec_run_all(&\(p)_model, \(weights), input, arena, logits, confidence_logits);")
         }
     }
 
@@ -316,6 +326,7 @@ public struct CSource: Sendable {
     // MARK: - <model>_weights.c
 
     public func weightsSource() -> [UInt8] {
+        if program.isInt8 { return int8WeightsSource() }
         let prog = program
         var out: [UInt8] = []
         out.reserveCapacity(prog.weightCount * 16 + 4096)

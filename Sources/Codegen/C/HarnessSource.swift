@@ -107,12 +107,15 @@ enum HarnessSource {
                 return 2;
             }
         #ifdef EEC_HARNESS_COMPILED_WEIGHTS
-            weights = \(p)_weights;
+            weights = (const float *)(const void *)\(p)_weights; /* int8 networks' weights are bytes */
         #else
             {
                 size_t weight_count;
                 weights = read_floats(argv[2], &weight_count);
-                if (weight_count != \(m)_WEIGHT_COUNT) { fprintf(stderr, "harness: %zu weights, expected %d\\n", weight_count, \(m)_WEIGHT_COUNT); return 2; }
+                if (weight_count * sizeof(float) != (size_t)\(m)_WEIGHT_COUNT * sizeof(\(p)_weights[0])) {
+                    fprintf(stderr, "harness: %zu weight bytes, expected %zu\\n", weight_count * sizeof(float), (size_t)\(m)_WEIGHT_COUNT * sizeof(\(p)_weights[0]));
+                    return 2;
+                }
             }
         #endif
             inputs = read_floats(argv[3], &count);

@@ -48,6 +48,8 @@ public struct LoweredProgram: Sendable {
         public var output: String
         /// The weight tensors the kernel reads, in its parameter order.
         public var weights: [WeightBlob.Entry]
+        /// An int8 network's node: the name of its int32 table in `constants` (passed after the weights).
+        public var constants: String?
         /// Whether the kernel takes the arena's scratch window as its last argument.
         public var usesScratch: Bool
         public var macs: Int
@@ -103,6 +105,9 @@ public struct LoweredProgram: Sendable {
     /// Distinct kernels in order of first use (segments, then exit heads).
     var kernels: [Kernel]
     public var weights: WeightBlob
+    /// An int8 network's per-node int32 tables (biases, multipliers, shifts, zero points), by name.
+    public var constants: [(name: String, values: [Int32])] = []
+    public var isInt8: Bool { weights.isInt8 }
     public var arena: Arena
     /// Tensors the memory plan keeps live until the end of the step that writes them.
     public var keptAlive: Set<String>

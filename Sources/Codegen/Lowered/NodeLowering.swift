@@ -12,6 +12,9 @@ struct LoweredNode {
     var weights: [Weight]
     /// Attributes worth showing in the node's comment (` 3x3 stride 2 pad 1, relu`).
     var detail: String
+    /// An int8 network's node: its int8 weights (in `weights`' place) and its int32 table.
+    var int8Weights: [(name: String, layout: String, data: [Int8])] = []
+    var constants: [Int32]? = nil
 }
 
 /// Codegen's side of an op: how a node of it becomes a kernel and the packed weights that kernel

@@ -1,5 +1,6 @@
 import IR
 import Passes
+import Quantize
 
 extension LoweredProgram {
     /// Lowers `model`, a model after the passes (exits inserted, BatchNorm folded, ReLUs fused,
@@ -11,8 +12,12 @@ extension LoweredProgram {
     /// compiled graph, or its input) that must survive until the step writing them ends, so a
     /// harness can copy them out between steps; it only moves arena offsets, and empty (the
     /// default) gives the ordinary program.
+    ///
+    /// `integer`, the int8 program of this very graph, lowers it as an int8 network: uint8
+    /// activations, int8 weights, the float input quantized in place by a first call, float32
+    /// outputs (see `Int8Kernel`); `model`'s float weights are then unused but must bind.
     public init(_ model: Model, thresholds: [Double]? = nil, alignment: Int = 16,
-                keepAlive: Set<String> = []) throws(CodegenError) {
+                keepAlive: Set<String> = [], integer: IntegerProgram? = nil) throws(CodegenError) {
         let graph = model.graph.graph
         guard alignment >= 4, alignment & (alignment - 1) == 0 else {
             throw CodegenError("the arena alignment must be a power of two of at least 4 bytes, found \(alignment)")
@@ -30,10 +35,11 @@ extension LoweredProgram {
         if let bad = thresholds.first(where: { !($0 >= 0 && $0 <= 1) }) {
             throw CodegenError("thresholds are probabilities from 0 to 1, found \(bad)")
         }
-        try self.init(lowering: model, thresholds: thresholds, alignment: alignment, keepAlive: keepAlive)
+        try self.init(lowering: model, thresholds: thresholds, alignment: alignment, keepAlive: keepAlive, integer: integer)
     }
 
-    private init(lowering model: Model, thresholds: [Double], alignment: Int, keepAlive: Set<String>) throws(CodegenError) {
+    private init(lowering model: Model, thresholds: [Double], alignment: Int, keepAlive: Set<String>,
+                 integer: IntegerProgram?) throws(CodegenError) {
         let g = model.graph
         let graph = g.graph
         let bound: BoundWeights
@@ -50,7 +56,15 @@ extension LoweredProgram {
             guard let step = stepOf[name] else { throw Self.missing(name, uncomputed: uncomputed) }
             keepUntil[name] = schedule.end(of: step)
         }
-        let plan = MemoryPlan(g, alignment: alignment, keepUntil: keepUntil)
+        var integerOps: [String: IntegerProgram.Op] = [:]
+        var elementBytes: [String: Int] = [:]
+        if let integer {
+            for (node, op) in zip(integer.graph.graph.nodes, integer.nodes) { if let op { integerOps[node.name] = op } }
+            for (name, quant) in integer.network.tensors where name != graph.input.name {
+                if case .uint8 = quant { elementBytes[name] = 1 }
+            }
+        }
+        let plan = MemoryPlan(g, alignment: alignment, keepUntil: keepUntil, bytesPerElement: elementBytes)
         var offsets: [String: Int] = [:]
         for buffer in plan.buffers { offsets[buffer.name] = buffer.offset / 4 }
         func aligned(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
@@ -58,12 +72,20 @@ extension LoweredProgram {
         // Kernels and weights are numbered in the order calls are lowered: every segment, then
         // every exit head (the order the C backend has always used, which fixes its names).
         var weights = WeightBlob()
+        var constants: [(name: String, values: [Int32])] = []
         var kernels: [Kernel] = []
         var kernelIndex: [String: Int] = [:]
         var scratchFloats = 0
+        func lower(_ node: Node, _ i: Int) throws(CodegenError) -> LoweredNode {
+            guard integer != nil else { return try NodeLowering.lower(node, g, params: bound.byNode[i]) }
+            guard let op = integerOps[node.name] else {
+                throw CodegenError("'\(node.name)' has no int8 form: the quantized network was made for another graph")
+            }
+            return try Int8NodeLowering.lower(node, g, op: op)
+        }
         func call(_ i: Int) throws(CodegenError) -> Call {
             let node = graph.nodes[i]
-            let lowered = try NodeLowering.lower(node, g, params: bound.byNode[i])
+            let lowered = try lower(node, i)
             let kernel = lowered.kernel
             let index: Int
             if let known = kernelIndex[kernel.key] {
@@ -83,17 +105,40 @@ extension LoweredProgram {
                 let offset = weights.add(name, layout: tensor.layout, tensor.data)
                 slices.append(WeightBlob.Entry(name: name, layout: tensor.layout, offset: offset, count: tensor.data.count))
             }
+            for tensor in lowered.int8Weights {
+                let name = "\(node.name).\(tensor.name)"
+                let offset = weights.add(name, layout: tensor.layout, int8: tensor.data)
+                slices.append(WeightBlob.Entry(name: name, layout: tensor.layout, offset: offset, count: tensor.data.count))
+            }
+            var table: String?
+            if let values = lowered.constants {
+                table = "\(node.name).q"
+                constants.append((node.name + ".q", values))
+            }
             let shapes = node.inputs.map { Tensor.describe(g.shape($0)) }.joined(separator: ", ")
             let macs = g.cost(node).macs
             var description = "\(node.name): \(node.op.name)\(lowered.detail), \(shapes) -> \(Tensor.describe(g.shape(node.name)))"
             if macs > 0 { description += ", \(grouped(macs)) MACs" }
             return Call(node: node.name, kernelIndex: index, inputs: node.inputs, output: node.name, weights: slices,
-                        usesScratch: kernel.scratchFloats > 0, macs: macs, description: description)
+                        constants: table, usesScratch: kernel.scratchFloats > 0, macs: macs, description: description)
+        }
+        /// An int8 network's first call: the float input to uint8 codes, in place.
+        func quantizeInput(_ integer: IntegerProgram) -> Call {
+            let kernel: Kernel = Int8Kernel.quantizeInput(count: elementCount(graph.input.shape), inverseScale: integer.input.inverseScale)
+            kernelIndex[kernel.key] = kernels.count
+            let index = kernels.count
+            kernels.append(kernel)
+            let name = graph.input.name + ".quantize"
+            constants.append((name, [integer.input.zeroPoint]))
+            return Call(node: name, kernelIndex: index, inputs: [graph.input.name], output: graph.input.name, weights: [],
+                        constants: name, usesScratch: false, macs: 0,
+                        description: "\(graph.input.name): float32 to uint8, scale \(integer.input.scale), zero point \(integer.input.zeroPoint)")
         }
 
         var segments: [Step] = []
         for (k, segment) in graph.segments.enumerated() {
             var calls: [Call] = []
+            if k == 0, let integer { calls.append(quantizeInput(integer)) }
             for i in schedule.segments[k] { calls.append(try call(i)) }
             segments.append(Step(name: segment.name, id: .segment(k),
                                  description: "\(segment.name): \(segment.input) -> \(segment.output)", calls: calls))
@@ -125,6 +170,7 @@ extension LoweredProgram {
         self.exits = exits
         self.kernels = kernels
         self.weights = weights
+        self.constants = constants
         self.keptAlive = keepAlive
         self.uncomputed = uncomputed
         let scratchOffset = aligned(plan.arenaBytes)

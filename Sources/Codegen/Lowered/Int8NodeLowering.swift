@@ -1,0 +1,80 @@
+import IR
+import Quantize
+
+/// One node of an int8 network as an `Int8Kernel`, its int8 weights and its int32 table. The
+/// geometry (shapes, tiling, weight packing) is the float lowering's: the int8 weights go through
+/// the same packing as exact float values and come back as int8.
+enum Int8NodeLowering {
+    static func lower(_ node: Node, _ g: VerifiedGraph, op: IntegerProgram.Op) throws(CodegenError) -> LoweredNode {
+        func float(params: [Tensor] = []) throws(CodegenError) -> LoweredNode {
+            try NodeLowering.lower(node, g, params: params)
+        }
+        func int8(_ kernel: Int8Kernel, _ base: LoweredNode, constants: [Int32]? = nil) -> LoweredNode {
+            var lowered = LoweredNode(kernel: kernel, weights: [], detail: base.detail)
+            lowered.constants = constants
+            lowered.int8Weights = base.weights.filter { $0.name == "weight" }.map { ($0.name, $0.layout, $0.data.map { Int8($0) }) }
+            return lowered
+        }
+        switch op {
+        case .conv(let layer), .linear(let layer):
+            let shape = g.parameters(node)[0].shape
+            let out = shape[0]
+            let params = [Tensor(shape: shape, data: layer.weights.map(Float.init)), Tensor(zeros: [out])]
+            let base = try float(params: params)
+            let table = layer.bias + layer.multipliers.map(\.mantissa) + layer.multipliers.map(\.shift)
+                + [layer.inputZeroPoint, outputZeroPoint(layer.output), outputLow(layer.output)]
+            let output: Int8Output
+            if case .logits(let e) = layer.output { output = .logits(exponent: e) } else { output = .uint8 }
+            if let k = base.kernel as? ConvKernel { return int8(.conv(k, output), base, constants: table) }
+            if let k = base.kernel as? LinearKernel { return int8(.linear(k, output), base, constants: table) }
+            throw CodegenError("internal error: '\(node.name)' lowered to \(base.kernel.key)")
+        case .add(let r):
+            return int8(.add(count: elementCount(g.shape(node.name))), try float(),
+                        constants: [r.zeroPoints[0], r.multipliers[0], r.zeroPoints[1], r.multipliers[1], r.shift, r.outputZeroPoint, r.low])
+        case .concat(let rescales):
+            let base = try float()
+            guard let k = base.kernel as? ConcatKernel else { throw CodegenError("internal error: '\(node.name)' is no concat") }
+            var table: [Int32] = []
+            for r in rescales {
+                table += r.map { [1, $0.zeroPoints[0], $0.multipliers[0], $0.shift, $0.outputZeroPoint] } ?? [0, 0, 0, 1, 0]
+            }
+            return int8(.concat(k), base, constants: table)
+        case .maxpool, .avgpool:
+            let base = try float()
+            guard let k = base.kernel as? PoolKernel else { throw CodegenError("internal error: '\(node.name)' is no pool") }
+            if case .avgpool(let z) = op { return int8(.pool(k), base, constants: [z]) }
+            return int8(.pool(k), base)
+        case .globalAvgPool:
+            let base = try float()
+            guard let k = base.kernel as? GlobalAvgPoolKernel else { throw CodegenError("internal error") }
+            return int8(.globalAvgPool(k), base)
+        case .relu(let z):
+            return int8(.relu(count: elementCount(g.shape(node.name))), try float(), constants: [z])
+        case .flatten:
+            let base = try float()
+            guard let k = base.kernel as? FlattenKernel else { throw CodegenError("internal error") }
+            return int8(.flatten(k), base)
+        case .subsample:
+            let base = try float()
+            guard let k = base.kernel as? SubsampleKernel else { throw CodegenError("internal error") }
+            return int8(.subsample(k), base)
+        case .channelPad(let z):
+            let base = try float()
+            guard let k = base.kernel as? ChannelPadKernel else { throw CodegenError("internal error") }
+            return int8(.channelPad(k), base, constants: [z])
+        case .maxSoftmaxLogit(let exponent, let octaves):
+            let classes = elementCount(g.shape(node.inputs[0]))
+            return int8(.maxSoftmaxLogit(classes: classes, exponent: exponent), try float(), constants: [octaves.mantissa, octaves.shift])
+        }
+    }
+
+    static func outputZeroPoint(_ o: IntegerProgram.Output) -> Int32 {
+        if case .uint8(let z, _) = o { return z }
+        return 0
+    }
+
+    static func outputLow(_ o: IntegerProgram.Output) -> Int32 {
+        if case .uint8(_, let low) = o { return low }
+        return 0
+    }
+}
