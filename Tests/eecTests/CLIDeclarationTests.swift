@@ -174,6 +174,22 @@ import Testing
         #expect(checked >= 10, "found only \(checked) examples")
     }
 
+    /// For every command: an unknown option, and a bad value of every option whose kind can be
+    /// wrong, are usage errors (2) reported before any file is read (FILE does not exist).
+    @Test func badValuesAreUsageErrorsBeforeAnyFileIsRead() {
+        let missing = "/nonexistent/x"
+        for command in Driver.commands {
+            let unknown = CLI.run(command.name, missing, "--no-such-option")
+            #expect(unknown.status == 2 && unknown.err.contains("unknown option '--no-such-option'"), "\(command.name): \(unknown.transcript)")
+            for spec in command.options where !spec.isSwitch && !["a path", "names separated by commas"].contains(spec.expected) {
+                let r = CLI.run(command.name, missing, spec.name, "%bad%")
+                #expect(r.status == 2, "\(command.name) \(spec.name): \(r.transcript)")
+                #expect(r.err.hasPrefix("eec \(command.name): error: option '\(spec.name)' expects \(spec.expected), found '%bad%'\n"),
+                        "\(command.name) \(spec.name): \(r.transcript)")
+            }
+        }
+    }
+
     @Test func declarationsAreWellFormed() {
         for command in Driver.commands {
             var seen = Set<String>()
