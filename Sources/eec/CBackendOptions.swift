@@ -2,6 +2,7 @@ import Foundation
 import IR
 import Passes
 import Codegen
+import Quantize
 
 /// `--threshold T` (every exit) or `--thresholds t0,t1,..` (one per exit), as given.
 enum ThresholdOption {
@@ -37,9 +38,9 @@ let defaultThreshold = 0.5
 
 /// `eec compile --emit c -o DIR`: writes the library and says what it wrote.
 func emitC(_ compiled: Model, thresholds: ThresholdOption?, alignment: Int, directory: String,
-           _ console: inout Console) throws {
+           _ console: inout Console, integer: IntegerProgram? = nil) throws {
     try emit(compiled, thresholds: thresholds, &console) { values throws(CodegenError) in
-        let source = CSource(try CProgram(compiled, thresholds: values, alignment: alignment))
+        let source = CSource(try CProgram(try LoweredProgram(compiled, thresholds: values, alignment: alignment, integer: integer)))
         try source.write(to: directory)
         let program = source.program
         return ("\(program.model): wrote \(source.headerName), \(source.sourceName), \(source.weightsName), eec_runtime.h, eec_runtime.c to \(directory)",

@@ -76,7 +76,11 @@ let compileCommand = Command(
     // A trained or calibrated file records its exits (and thresholds): flags may repeat them, not contradict them.
     var metadata: [String: String] = [:]
     var fileTensors: [String: Tensor]?
-    if let weightsPath {
+    // An int8 file (eec quantize -o): the passes run on seeded float weights, the C gets its int8 network.
+    let quantized = try QuantizedWeights.read(weightsPath)
+    if let quantized {
+        metadata = quantized.metadata
+    } else if let weightsPath {
         let file = try TrainedWeights.read(weightsPath)
         metadata = file.metadata
         fileTensors = file.tensors
@@ -86,7 +90,9 @@ let compileCommand = Command(
         options.thresholds = .perExit(recorded)
     }
     let weights: [String: Tensor]
-    if let fileTensors, let weightsPath {
+    if quantized != nil {
+        weights = WeightBinder.seeded(graph, seed: options.seed)
+    } else if let fileTensors, let weightsPath {
         // Bound against the graph with its exits, so a trained file's exit tensors count as used.
         let withExits: Model
         do {
@@ -119,7 +125,10 @@ let compileCommand = Command(
     case .dot?:
         try emit(DotEmitter.emit(compiled.graph), args, &console)
     case .c(let directory)?:
-        try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console)
+        try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console,
+                  integer: try quantized.map { file throws(InputError) in try QuantizedWeights.program(file, compiled: compiled) })
+    case .swift where quantized != nil:
+        throw InputError(message: "\(weightsPath ?? ""): error: an int8 network compiles to C only (--emit c); the Swift backend prints float32 networks")
     case .swift(let directory)?:
         try emitSwift(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console)
     case nil:

@@ -52,7 +52,7 @@ enum Driver {
 
     /// Every command, in the order `eec help` lists them.
     static let commands: [Command] = [checkCommand, fmtCommand, statsCommand, runCommand, compileCommand, benchCommand, benchCCommand,
-                                      benchSwiftCommand, trainCommand, calibrateCommand, importCommand, helpCommand]
+                                      benchSwiftCommand, trainCommand, calibrateCommand, quantizeCommand, importCommand, helpCommand]
 }
 
 enum HelpOptions {

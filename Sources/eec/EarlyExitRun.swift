@@ -3,6 +3,7 @@ import IR
 import Passes
 import Codegen
 import Runtime
+import Quantize
 
 /// `eec run` with exits or with the C backend: runs the batch as the deployed network would
 /// (segment, exit head, exit test, ...) and reports where samples left, agreement with the
@@ -37,23 +38,31 @@ enum EarlyExitRun {
         let earlyExit: [any DeclaredOption] = ExitOptions.all + [ThresholdOptions.threshold, ThresholdOptions.thresholds, RunOptions.exits]
         if earlyExit.contains(where: args.isGiven) { return true }
         guard let path = args[RunOptions.weights], let file = try? TrainedWeights.read(path) else { return false }
-        return file.metadata["eec.branches"] != nil
+        return file.metadata["eec.branches"] != nil || QuantizedFile.isQuantized(file.metadata)
     }
 
     /// The generated C of a graph with exits (fused and segmented here), built with the host
     /// compiler in the cache folder, ready to run batches.
-    static func harness(_ withExits: Model, thresholds: [Double], path: String, command: String) throws -> CHarness {
-        let compiled: Model
-        do {
-            compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
-        } catch {
-            throw InputError(message: "\(path): \(error)")
-        }
+    /// `quantized`: an int8 file (eec quantize -o) whose network the C runs instead of the float weights.
+    static func harness(_ withExits: Model, thresholds: [Double], path: String, command: String,
+                        quantized: SafetensorsFile? = nil) throws -> CHarness {
+        let compiled = try compile(withExits, path: path)
         let cache = try cacheRoot()
         do {
-            return try CHarness(CSource(try CProgram(compiled, thresholds: thresholds)), toolchain: try CToolchain.find(), cacheRoot: cache)
+            let integer = try quantized.map { file throws(InputError) in try QuantizedWeights.program(file, compiled: compiled) }
+            let lowered = try LoweredProgram(compiled, thresholds: thresholds, integer: integer)
+            return try CHarness(CSource(try CProgram(lowered)), toolchain: try CToolchain.find(), cacheRoot: cache)
         } catch {
             throw InputError(message: "eec \(command): \(error)")
+        }
+    }
+
+    /// `withExits` after the passes the code generators run.
+    static func compile(_ withExits: Model, path: String) throws(InputError) -> Model {
+        do {
+            return try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
+        } catch {
+            throw InputError(message: "\(path): \(error)")
         }
     }
 
@@ -89,7 +98,14 @@ enum EarlyExitRun {
         // Weights and exits: a trained file's recorded exits are used; flags must agree with them.
         let tensors: [String: Tensor]
         var metadata: [String: String] = [:]
-        if let weightsPath {
+        let quantized = try QuantizedWeights.read(weightsPath)
+        if let quantized {
+            guard !onDevice && !onSwift else {
+                throw InputError(message: "\(weightsPath ?? ""): error: an int8 network runs in the generated C (--backend c) or the int8 interpreter (--backend interp)")
+            }
+            tensors = WeightBinder.seeded(backbone, seed: seed)
+            metadata = quantized.metadata
+        } else if let weightsPath {
             let file = try TrainedWeights.read(weightsPath)
             _ = try bind(backbone, file.tensors, source: weightsPath)
             tensors = file.tensors
@@ -121,6 +137,22 @@ enum EarlyExitRun {
         let how: String
         var spent: Spent?
         switch backend {
+        case .interp where quantized != nil:
+            let integer = try QuantizedWeights.program(quantized!, compiled: try compile(withExits, path: path))
+            let interpreter = Int8Interpreter(integer)
+            let limits = thresholds.map(ExitRule.logitThreshold)
+            var out: [Answer] = []
+            let start = Date()
+            for input in inputs {
+                let r = interpreter.run(input)
+                let k = ExitRule.firstExit(confidenceLogits: r.exits.map(\.confidence), thresholdLogits: limits)
+                let logits = k < r.exits.count ? r.exits[k].logits.data : r.logits.data
+                out.append(Answer(classIndex: argmax(logits), exitIndex: k, backboneClass: argmax(r.logits.data), logits: logits, macs: nil))
+            }
+            secondsPerSample = Date().timeIntervalSince(start) / Double(max(1, inputs.count))
+            backboneSecondsPerSample = secondsPerSample
+            answers = out
+            how = "int8 reference interpreter, every exit evaluated"
         case .interp:
             let bound = try bind(withExits.graph, withExits.weights, source: weightsPath ?? "seeded weights")
             let interpreter = Interpreter(withExits.graph, weights: bound)
@@ -149,9 +181,10 @@ enum EarlyExitRun {
             (answers, secondsPerSample, backboneSecondsPerSample) = (measured.answers, measured.secondsPerSample, measured.backboneSecondsPerSample)
             (spent, how) = (measured.spent, measured.how)
         case .c:
-            let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run")
+            let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run", quantized: quantized)
             // The backbone alone, compiled and timed in the same run: the figure the exits must beat.
-            let plain = try EarlyExitRun.harness(Model(graph: backbone, weights: tensors), thresholds: [], path: path, command: "run")
+            let plain = try EarlyExitRun.harness(Model(graph: backbone, weights: tensors), thresholds: [], path: path, command: "run",
+                                                 quantized: quantized)
             let program = harness.source.program
             do {
                 let all = try harness.runAll(inputs)
@@ -163,7 +196,7 @@ enum EarlyExitRun {
                 }
                 secondsPerSample = ns / 1e9
                 spent = Spent(mean: results.reduce(0) { $0 + $1.macs } / max(1, results.count), backbone: program.backboneMacs)
-                how = "generated C, clang \(CHarness.releaseFlags.joined(separator: " ")), early exit"
+                how = "generated C\(quantized != nil ? " (int8)" : ""), clang \(CHarness.releaseFlags.joined(separator: " ")), early exit"
             } catch {
                 throw InputError(message: "eec run: \(error)")
             }
