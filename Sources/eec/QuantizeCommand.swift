@@ -5,7 +5,7 @@ import Codegen
 import Quantize
 
 enum QuantizeOptions {
-    static let weights = Option<String?>.path("--weights", "W", help: "the float weights: a backbone, or a trained or calibrated file whose exits (and thresholds) are quantized too").required(unused: "")
+    static let weights = Option<String?>.path("--weights", "W", help: "the float weights: a backbone, or a trained or calibrated file whose exits (and thresholds) are quantized too (default: seeded weights, with a note)")
     static let ranges = Option<RangeMethod>.choice("--ranges", "minmax|percentile|mse", default: RangeMethod.minmax,
                                                     help: "how each activation's range is taken from the calibration images: min/max, the 0.01-99.99 % quantiles, or the clipping of least squared error")
     static let out = Option<String?>.path("-o", "Q.safetensors", help: "the int8 network: int8 weights, int32 biases, scales and zero points (docs/quantization.md); eec compile and run --weights take it").required(unused: "")
@@ -13,7 +13,7 @@ enum QuantizeOptions {
 
 let quantizeCommand = Command(
     name: "quantize", summary: "quantize a network to int8 (weights per channel, activations calibrated on images)",
-    options: [QuantizeOptions.weights, DataOptions.data, DataOptions.samples, DataOptions.mean, DataOptions.std, QuantizeOptions.ranges,
+    options: [QuantizeOptions.weights, seedOption, DataOptions.data, DataOptions.samples, DataOptions.mean, DataOptions.std, QuantizeOptions.ranges,
               QuantizeOptions.out, exitsBackendOption] + ExitOptions.all,
     rules: DataOptions.rules + ExitOptions.rules,
     details: """
@@ -31,17 +31,22 @@ let quantizeCommand = Command(
     let method = args[QuantizeOptions.ranges]
     let backend = EarlyExitRun.Backend.forExits(args, command: "quantize", &console)
     let backbone = try loadGraph(path, &console)
-    let file = try TrainedWeights.read(weightsPath)
-    if QuantizedFile.isQuantized(file.metadata) { throw InputError(message: "\(weightsPath): error: the file is already quantized") }
+    let file: TrainedWeights
+    if let weightsPath {
+        file = try TrainedWeights.read(weightsPath)
+    } else {
+        file = TrainedWeights(tensors: try loadWeights(backbone, path: nil, seed: args[seedOption], &console), metadata: [:])
+    }
+    if QuantizedFile.isQuantized(file.metadata) { throw InputError(message: "\(weightsPath ?? ""): error: the file is already quantized") }
     let configuration = try exitConfiguration(args, recorded: file.metadata, weightsPath: weightsPath)
     let compiled: Model
     do {
-        let withExits = try configuration.pass.run(Model(graph: backbone, weights: file.tensors))
+        let withExits = try configuration.pass(seed: args[seedOption]).run(Model(graph: backbone, weights: file.tensors))
         compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
     } catch {
         throw InputError(message: "\(path): \(error)")
     }
-    let bound = try bind(compiled.graph, compiled.weights, source: weightsPath)
+    let bound = try bind(compiled.graph, compiled.weights, source: weightsPath ?? "seeded weights")
     let (inputs, range) = try readData(args, graph: backbone)
     let graph = compiled.graph.graph
     let needed = graph.ancestors(of: [graph.output.name] + graph.exits.flatMap { [$0.classifier, $0.confidence] })
@@ -74,6 +79,8 @@ let quantizeCommand = Command(
         throw InputError(message: "\(path): error: \(error)")
     }
     var metadata = file.metadata
+    // Exits asked for by flags are recorded as a trained file records them, so compile and run find them.
+    if metadata["eec.branches"] == nil && !graph.exits.isEmpty { metadata.merge(configuration.metadata) { old, _ in old } }
     metadata["eec.quantize.ranges"] = method.rawValue
     metadata["eec.quantize.samples"] = "\(range.lowerBound):\(range.upperBound)"
     let (floats, integers, meta) = QuantizedFile.encode(network, metadata: metadata)
