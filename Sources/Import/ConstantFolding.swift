@@ -2,6 +2,22 @@
 /// pads (Shape → Gather → Unsqueeze → Concat → Reshape; ConstantOfShape → Concat → Slice → Cast).
 /// Each follows the ONNX operator specification; any case it does not cover is an error.
 enum Folding {
+    /// Largest result of an op that can make more elements than it reads (broadcasting, Gather,
+    /// ConstantOfShape): 2^24, far beyond any shape computation, so a small hostile file cannot
+    /// make the importer allocate gigabytes.
+    static let maxResult = 1 << 24
+
+    static func checkSize(_ shape: [Int], node: ONNXNode) throws(ImportError) {
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= maxResult else {
+                throw ImportError.unsupported(node, "a constant of shape \(shape), more than \(maxResult) elements, to fold")
+            }
+            count = product
+        }
+    }
+
     /// numpy-style broadcast of two shapes, nil when they do not broadcast.
     static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
         let rank = max(a.count, b.count)
@@ -51,6 +67,7 @@ enum Folding {
         guard let shape = broadcast(a.shape, b.shape) else {
             throw ImportError.unsupported(node, "shapes \(a.shape) and \(b.shape) do not broadcast")
         }
+        try checkSize(shape, node: node)
         let sa = strides(a.shape), sb = strides(b.shape)
         let offsetA = shape.count - a.shape.count, offsetB = shape.count - b.shape.count
         let ia = mapIndices(shape) { c in a.shape.indices.reduce(0) { $0 + (a.shape[$1] == 1 ? 0 : c[$1 + offsetA] * sa[$1]) } }
@@ -164,6 +181,7 @@ enum Folding {
             picks.append(Int(i < 0 ? i + Int64(dim) : i))
         }
         let shape = Array(data.shape[..<axis]) + indices.shape + Array(data.shape[(axis + 1)...])
+        try checkSize(shape, node: node)
         let st = strides(data.shape)
         let outer = indices.shape.count
         let result = mapIndices(shape) { c in

@@ -127,9 +127,11 @@ extension Translator {
         let fill = try node.tensor("value").map { t throws(ImportError) in try wrap(node) { () throws(ImportError) in try t.constant("the value", modelDirectory: modelDirectory) } }
             ?? Constant(shape: [1], elementType: ONNXDataType.float, values: .floats([0]))
         guard fill.count == 1 else { throw ImportError.unsupported(node, "a value of shape \(fill.shape)", supported: "one value") }
-        let shape = try wrap(node) { () throws(ImportError) in
-            try ONNXTensor(dims: dims).shape("the shape \(dims)")
+        guard dims.allSatisfy({ $0 >= 0 && $0 <= Int64(Folding.maxResult) }) else {
+            throw ImportError.unsupported(node, "shape \(dims)", supported: "non-negative sizes")
         }
+        let shape = dims.map { Int($0) }
+        try Folding.checkSize(shape, node: node)
         let count = shape.reduce(1, *)
         let values: Constant.Values = fill.isFloat ? .floats(Array(repeating: fill.floats[0], count: count)) : .ints(Array(repeating: fill.ints[0], count: count))
         define(node, .constant(Constant(shape: shape, elementType: fill.elementType, values: values)))
@@ -153,12 +155,5 @@ extension Translator {
         try node.checkAttributes(["perm"])
         try requireConstantInputs(node)
         define(node, .constant(try Folding.transpose(try constant(node, 0, "data"), perm: try node.intList("perm", in: 0...64), node: node)))
-    }
-}
-
-extension ONNXTensor {
-    init(dims: [Int64]) {
-        self.init()
-        self.dims = dims
     }
 }

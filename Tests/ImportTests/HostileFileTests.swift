@@ -103,3 +103,16 @@ struct HostileFileTests {
         #expect(errors > 0)
     }
 }
+
+/// Constant folding cannot be made to allocate more than it reads by much.
+struct FoldingLimitTests {
+    @Test func amplifyingFoldsAreBounded() {
+        let shape = ModelSpec(nodes: [NodeSpec("ConstantOfShape", ["dims"], ["big"]), NodeSpec("Relu", ["x"], ["r"]), NodeSpec("Flatten", ["r"], ["y"])],
+                              initializers: [.ints("dims", [1 << 20, 1 << 20])])
+        let error = #expect(throws: ImportError.self) { try shape.importModel() }
+        #expect(error?.message.contains("more than 16777216 elements") == true, "\(String(describing: error))")
+        let broadcast = ModelSpec(nodes: [NodeSpec("Mul", ["a", "b"], ["big"]), NodeSpec("Relu", ["x"], ["r"]), NodeSpec("Flatten", ["r"], ["y"])],
+                                  initializers: [.floats("a", [5000, 1], Array(repeating: 1, count: 5000)), .floats("b", [1, 5000], Array(repeating: 1, count: 5000))])
+        #expect(throws: ImportError.self) { try broadcast.importModel() }
+    }
+}
