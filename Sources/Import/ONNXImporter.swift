@@ -95,7 +95,7 @@ public enum ONNXImporter {
         for (i, d) in dims.enumerated() {
             switch d {
             case .value(let v) where v >= 1 && v <= 1 << 20 && (i > 0 || v == 1): shape.append(Int(v))
-            case .parameter, .unknown where i == 0: shape.append(1)
+            case .parameter where i == 0, .unknown where i == 0: shape.append(1)
             default:
                 throw ImportError("input '\(input.name)' dimension \(i) is \(d); eec needs fixed sizes, and batch 1 (symbolic is fine for the batch)")
             }

@@ -225,10 +225,18 @@ public struct ONNXAttribute: Sendable {
 }
 
 public struct ONNXValueInfo: Sendable {
-    public enum Dimension: Equatable, Sendable {
+    public enum Dimension: Equatable, Sendable, CustomStringConvertible {
         case value(Int64)
         case parameter(String)
         case unknown
+
+        public var description: String {
+            switch self {
+            case .value(let v): "\(v)"
+            case .parameter(let name): "symbolic ('\(name)')"
+            case .unknown: "unknown"
+            }
+        }
     }
 
     public var name = ""

@@ -147,6 +147,8 @@ struct ModelSpec {
     var nodes: [NodeSpec] = []
     var initializers: [TensorSpec] = []
     var output = "y"
+    /// Input dimensions written as symbols (`dim_param`) instead of sizes.
+    var inputDimParams: [Int: String] = [:]
 
     func encode() -> [UInt8] {
         var w = ProtoWriter()
@@ -161,7 +163,11 @@ struct ModelSpec {
                 v.message(2) { t in
                     t.message(1) { tt in
                         tt.int(1, 1)
-                        tt.message(2) { s in for d in inputDims { s.message(1) { $0.int(1, Int64(d)) } } }
+                        tt.message(2) { s in
+                            for (i, d) in inputDims.enumerated() {
+                                s.message(1) { dim in if let p = inputDimParams[i] { dim.string(2, p) } else { dim.int(1, Int64(d)) } }
+                            }
+                        }
                     }
                 }
             }

@@ -47,5 +47,11 @@ struct UnsupportedTests {
         rejected(ModelSpec(nodes: [NodeSpec("Relu", ["x"], ["y"])]), saying: "the graph output 'y' has shape [1, 2, 4, 4]")
         rejected(ModelSpec(inputDims: [2, 2, 4, 4], nodes: [NodeSpec("Flatten", ["x"], ["y"])]), saying: "batch 1")
         rejected(net([NodeSpec("Relu", ["missing"], ["h"])]), saying: "input 'missing' is not defined")
+        // A symbolic batch is 1; a symbolic height is not a size eec can compile.
+        var symbolic = ModelSpec(nodes: [NodeSpec("Flatten", ["x"], ["y"])])
+        symbolic.inputDimParams = [0: "batch"]
+        #expect(throws: Never.self) { try symbolic.importModel() }
+        symbolic.inputDimParams = [2: "height"]
+        rejected(symbolic, saying: "input 'x' dimension 2 is symbolic ('height')", "fixed sizes")
     }
 }
