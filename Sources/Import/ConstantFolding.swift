@@ -81,8 +81,9 @@ enum Folding {
                 case "Sub": out.append(x[i] &- y[j])
                 case "Mul": out.append(x[i] &* y[j])
                 default:
-                    guard y[j] != 0 else { throw ImportError.unsupported(node, "integer division by zero") }
-                    out.append(x[i] / y[j])
+                    let (q, overflow) = x[i].dividedReportingOverflow(by: y[j])
+                    guard y[j] != 0, !overflow else { throw ImportError.unsupported(node, "integer division \(x[i]) / \(y[j])") }
+                    out.append(q)
                 }
             }
             return Constant(shape: shape, elementType: a.elementType, values: .ints(out))
@@ -120,18 +121,32 @@ enum Folding {
     }
 
     /// The positions one axis of a Slice keeps: ONNX clamps starts and ends to the axis, per step sign.
+    /// A step longer than the axis keeps at most one element whatever its size, so it is counted as
+    /// the axis length plus one (no overflow for steps near ±2^63).
     static func sliceRange(dim: Int, start: Int64, end: Int64, step: Int64) -> (start: Int, count: Int) {
         let d = Int64(dim)
         func resolve(_ v: Int64) -> Int64 { v < 0 ? v &+ d : v }
         var s = resolve(start), e = resolve(end)
+        let stride = step == .min ? d + 1 : min(abs(step), d + 1)
         if step > 0 {
             s = min(max(s, 0), d)
             e = min(max(e, 0), d)
-            return (Int(s), e > s ? Int((e - s + step - 1) / step) : 0)
+            return (Int(s), e > s ? Int((e - s + stride - 1) / stride) : 0)
         }
         s = min(max(s, 0), d - 1)
         e = min(max(e, -1), d - 1)
-        return (Int(s), s > e ? Int((s - e + (-step) - 1) / (-step)) : 0)
+        return (Int(s), s > e ? Int((s - e + stride - 1) / stride) : 0)
+    }
+
+    /// The number of elements of `shape`, nil when it overflows.
+    static func count(_ shape: [Int]) -> Int? {
+        var product = 1
+        for d in shape {
+            let (p, overflow) = product.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            product = p
+        }
+        return product
     }
 
     /// A Slice's per-axis (start, end, step), with axes normalised; steps of 0 are rejected.
@@ -261,7 +276,7 @@ enum Folding {
             }
         }
         let total = input.reduce(1, *)
-        let known = shape.reduce(1, *)
+        guard let known = count(shape) else { throw ImportError.unsupported(node, "shape \(target) has too many elements") }
         if let inferred {
             guard known > 0, total % known == 0 else {
                 throw ImportError.unsupported(node, "cannot reshape \(input) to \(target)")

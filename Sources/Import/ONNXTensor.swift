@@ -198,9 +198,9 @@ extension ONNXTensor {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ImportError("\(what): cannot read external data file '\(path)'")
         }
-        let offset = Int(externalData["offset"] ?? "0")
-        let length = externalData["length"].map { Int($0) } ?? .some(data.count - (offset ?? 0))
-        guard let offset, let length, offset >= 0, length >= 0, offset <= data.count, length <= data.count - offset else {
+        let offset = Int(externalData["offset"] ?? "0") ?? -1
+        let length = externalData["length"].map { Int($0) ?? -1 } ?? max(-1, data.count - max(0, offset))
+        guard offset >= 0, length >= 0, offset <= data.count, length <= data.count - offset else {
             throw ImportError("\(what): external data offset \(externalData["offset"] ?? "0") and length \(externalData["length"] ?? "(rest)") do not fit file '\(path)' of \(data.count) bytes")
         }
         return [UInt8](data[offset..<(offset + length)])

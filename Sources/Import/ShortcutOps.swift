@@ -28,12 +28,14 @@ extension Translator {
         for s in spec {
             let dim = shape[s.axis]
             let (start, count) = Folding.sliceRange(dim: dim, start: s.start, end: s.end, step: s.step)
-            let everything = start == 0 && s.step > 0 && count == (dim + Int(s.step) - 1) / Int(s.step)
-            guard shape.count == 4, everything, s.axis >= 2 || s.step == 1 else {
+            // A step beyond the axis keeps row 0 alone, as a step equal to the axis does.
+            let step = Int(min(s.step, Int64(max(dim, 1))))
+            let everything = start == 0 && step > 0 && count == (dim + step - 1) / step
+            guard shape.count == 4, everything, s.axis >= 2 || step == 1 else {
                 throw ImportError.unsupported(node, "a Slice of \(shape) on axis \(s.axis) from \(s.start) to \(s.end) by \(s.step)",
                                               supported: "on activations, steps on H and W from 0 to the end (x[:, :, ::s, ::s])")
             }
-            if s.axis >= 2 { keep[s.axis - 2] = Int(s.step) }
+            if s.axis >= 2 { keep[s.axis - 2] = step }
         }
         switch input {
         case .activation(let a) where keep == [1, 1]:

@@ -116,3 +116,34 @@ struct FoldingLimitTests {
         #expect(throws: ImportError.self) { try broadcast.importModel() }
     }
 }
+
+/// Extreme integers in shape arithmetic are errors or exact results, never an overflow trap.
+struct ExtremeValueTests {
+    func net(_ nodes: [NodeSpec], _ inits: [TensorSpec]) -> ModelSpec {
+        ModelSpec(nodes: nodes + [NodeSpec("Relu", ["x"], ["r"]), NodeSpec("Flatten", ["r"], ["y"])], initializers: inits)
+    }
+
+    @Test func extremeSliceSteps() throws {
+        // On a constant: steps of -2^63 and 2^63-1 keep one element.
+        let c = net([NodeSpec("Slice", ["data", "zero", "end", "axis", "step"], ["s"])],
+                    [.ints("data", [1, 2, 3]), .ints("zero", [0]), .ints("end", [Int64.max]), .ints("axis", [0]), .ints("step", [Int64.max])])
+        _ = try c.importModel()
+        let back = net([NodeSpec("Slice", ["data", "last", "start", "axis", "step"], ["s"])],
+                       [.ints("data", [1, 2, 3]), .ints("last", [-1]), .ints("start", [Int64.min]), .ints("axis", [0]), .ints("step", [Int64.min])])
+        _ = try back.importModel()
+        // On an activation: a step beyond H keeps row 0, as subsample by H does.
+        let m = ModelSpec(inputDims: [1, 1, 3, 3], nodes: [
+            NodeSpec("Slice", ["x", "zero", "end", "axes", "steps"], ["s"]), NodeSpec("Flatten", ["s"], ["y"]),
+        ], initializers: [.ints("zero", [0, 0]), .ints("end", [Int64.max, Int64.max]), .ints("axes", [2, 3]), .ints("steps", [Int64.max, Int64.max])])
+        let (y, _) = try Reference.run(m, Tensor(shape: [1, 1, 3, 3], data: (0..<9).map(Float.init)))
+        #expect(y.data == [0])
+    }
+
+    @Test func overflowingArithmetic() {
+        let div = net([NodeSpec("Div", ["a", "b"], ["q"])], [.ints("a", [Int64.min]), .ints("b", [-1])])
+        let error = #expect(throws: ImportError.self) { try div.importModel() }
+        #expect(error?.message.contains("integer division") == true)
+        let reshape = net([NodeSpec("Reshape", ["a", "shape"], ["q"])], [.ints("a", [1]), .ints("shape", [1 << 28, 1 << 28, 1 << 28, -1])])
+        #expect(throws: ImportError.self) { try reshape.importModel() }
+    }
+}
