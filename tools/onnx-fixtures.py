@@ -94,6 +94,15 @@ def fixtures():
             helper.make_node("Reshape", ["sg", "tgt"], ["y"]),
         ], {"lo": np.array(0, np.float32), "zero": np.array(0, np.int64), "ax0": i64(0), "m1": i64(-1)},
             [1, 2, 3, 3], opset), [1, 2, 3, 3], False))
+    # A zero Pad of H and W before a Conv (nn.ZeroPad2d), pads as an input and, since 18, with axes.
+    for opset in (11, 18):
+        pad = (helper.make_node("Pad", ["x", "pads", "", "axes"], ["p"]) if opset >= 18
+               else helper.make_node("Pad", ["x", "pads"], ["p"]))
+        out.append((f"zeropad_conv_o{opset}", model([pad, helper.make_node("Conv", ["p", "w"], ["c"]),
+                                                     helper.make_node("Flatten", ["c"], ["y"])],
+                                                    {"w": weights(3, 2, 3, 3), "axes": i64(2, 3),
+                                                     "pads": i64(1, 1, 1, 1) if opset >= 18 else i64(0, 0, 1, 1, 0, 0, 1, 1)},
+                                                    [1, 2, 5, 5], opset), [1, 2, 5, 5], False))
     # What eec must refuse, with a message.
     out.append(("reject_leakyrelu", model([helper.make_node("LeakyRelu", ["x"], ["l"]), helper.make_node("Flatten", ["l"], ["y"])],
                                           {}, [1, 2, 3, 3], 17), [1, 2, 3, 3], True))

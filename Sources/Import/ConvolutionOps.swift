@@ -5,7 +5,7 @@ import IR
 extension Translator {
     mutating func conv(_ node: ONNXNode) throws(ImportError) {
         try node.checkAttributes(["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])
-        let x = try activation(node, 0)
+        let (x, prePads) = try convolutionInput(node)
         let w = try constant(node, 1, "weight")
         guard x.shape.count == 4, w.shape.count == 4 else {
             throw ImportError.unsupported(node, "a convolution of input \(x.shape) with weight \(w.shape)", supported: "2-D convolutions (NCHW input, OIHW weight)")
@@ -20,7 +20,14 @@ extension Translator {
         guard strides.count == 2, dilations.count == 2 else {
             throw ImportError.unsupported(node, "strides \(strides) and dilations \(dilations)", supported: "two values each")
         }
-        let pads = try symmetricPads(node, input: x.shape, kernel: [kernel.0, kernel.1], strides: strides, dilations: dilations)
+        var pads = try windowPads(node, input: x.shape, kernel: [kernel.0, kernel.1], strides: strides, dilations: dilations)
+        if prePads != [0, 0, 0, 0] {
+            guard (try node.string("auto_pad") ?? "NOTSET") == "NOTSET" else {
+                throw ImportError.unsupported(node, "a Pad before a Conv with auto_pad", supported: "a Pad before a Conv with explicit pads")
+            }
+            pads = zip(pads, prePads).map { $0 + $1 }
+        }
+        let (padH, padW) = try symmetric(pads, node)
         guard groups >= 1, x.shape[1] == w.shape[1] * groups else {
             throw ImportError.unsupported(node, "group=\(groups) with \(x.shape[1]) input channels and weight \(w.shape)")
         }
@@ -33,16 +40,37 @@ extension Translator {
         }
         try emitOutput(node, .conv2d, [x], [
             "out": .int(w.shape[0]), "kernel": pair(kernel.0, kernel.1), "stride": pair(strides[0], strides[1]),
-            "pad": pair(pads.0, pads.1), "dilation": pair(dilations[0], dilations[1]), "groups": .int(groups),
+            "pad": pair(padH, padW), "dilation": pair(dilations[0], dilations[1]), "groups": .int(groups),
             "bias": .bool(parameters["bias"] != nil),
         ], parameters: parameters, weight: node.input(1))
     }
 
     func pair(_ a: Int, _ b: Int) -> AttributeValue { a == b ? .int(a) : .ints([a, b]) }
 
-    /// The (h, w) padding of a Conv or pool: explicit `pads` [top, left, bottom, right] or `auto_pad`,
-    /// which must come out the same on both sides of each axis, as eec's ops pad.
+    /// The activation a Conv reads and the zeros a Pad right before it adds around H and W
+    /// ([top, left, bottom, right]): nn.ZeroPad2d, or exporters that pad apart.
+    mutating func convolutionInput(_ node: ONNXNode) throws(ImportError) -> (Activation, [Int]) {
+        if let name = node.input(0), case let .padded(base, pads, _, _) = try value(name, node) { return (base, pads) }
+        return (try activation(node, 0), [0, 0, 0, 0])
+    }
+
+    /// The (h, w) padding of a Conv or pool (see windowPads), which must be the same on both sides
+    /// of each axis, as eec's ops pad.
     func symmetricPads(_ node: ONNXNode, input: [Int], kernel: [Int], strides: [Int], dilations: [Int]) throws(ImportError) -> (Int, Int) {
+        try symmetric(try windowPads(node, input: input, kernel: kernel, strides: strides, dilations: dilations), node)
+    }
+
+    func symmetric(_ pads: [Int], _ node: ONNXNode) throws(ImportError) -> (Int, Int) {
+        guard pads[0] == pads[2], pads[1] == pads[3] else {
+            let autoPad = (try? node.string("auto_pad")) ?? nil
+            throw ImportError.unsupported(node, "asymmetric padding [top, left, bottom, right] = \(pads)\(autoPad.map { $0 == "NOTSET" ? "" : " (from auto_pad \($0))" } ?? "")",
+                                          supported: "the same padding on both sides of each axis")
+        }
+        return (pads[0], pads[1])
+    }
+
+    /// Explicit `pads` [top, left, bottom, right], or those `auto_pad` gives.
+    func windowPads(_ node: ONNXNode, input: [Int], kernel: [Int], strides: [Int], dilations: [Int]) throws(ImportError) -> [Int] {
         let autoPad = try node.string("auto_pad") ?? "NOTSET"
         var pads: [Int]
         switch autoPad {
@@ -63,11 +91,7 @@ extension Translator {
         default:
             throw ImportError.unsupported(node, "auto_pad '\(autoPad)'", supported: "NOTSET, VALID, SAME_UPPER, SAME_LOWER")
         }
-        guard pads[0] == pads[2], pads[1] == pads[3] else {
-            throw ImportError.unsupported(node, "asymmetric padding [top, left, bottom, right] = \(pads)\(autoPad == "NOTSET" ? "" : " (from auto_pad \(autoPad))")",
-                                          supported: "the same padding on both sides of each axis")
-        }
-        return (pads[0], pads[1])
+        return pads
     }
 
     mutating func batchNorm(_ node: ONNXNode) throws(ImportError) {

@@ -78,12 +78,7 @@ extension Translator {
     mutating func shape(_ node: ONNXNode) throws(ImportError) {
         try node.checkAttributes(["start", "end"])
         guard let name = node.input(0) else { throw ImportError.unsupported(node, "missing input 0") }
-        let dims: [Int]
-        switch try value(name, node) {
-        case .constant(let c): dims = c.shape
-        case .activation(let a): dims = a.shape
-        case .strided(_, _, _, let shape, _, _): dims = shape
-        }
+        let dims = try value(name, node).shape
         let rank = Int64(dims.count)
         func clamp(_ v: Int64) -> Int { Int(min(max(v < 0 ? v + rank : v, 0), rank)) }
         let start = clamp(try node.int("start", default: 0)), end = clamp(try node.int("end", default: rank))

@@ -14,14 +14,11 @@ extension Translator {
         let starts = try constant(node, 1, "starts").ints, ends = try constant(node, 2, "ends").ints
         let axes = try optionalConstant(node, 3, "axes")?.ints, steps = try optionalConstant(node, 4, "steps")?.ints
         let input = try value(name, node)
-        let shape: [Int]
-        switch input {
-        case .constant(let c):
+        let shape = input.shape
+        if case .constant(let c) = input {
             let spec = try Folding.sliceSpec(rank: c.shape.count, starts: starts, ends: ends, axes: axes, steps: steps, node: node)
             define(node, .constant(Folding.slice(c, spec)))
             return
-        case .activation(let a): shape = a.shape
-        case .strided(_, _, _, let s, _, _): shape = s
         }
         let spec = try Folding.sliceSpec(rank: shape.count, starts: starts, ends: ends, axes: axes, steps: steps, node: node)
         var keep = [1, 1]
@@ -44,6 +41,8 @@ extension Translator {
             define(node, .strided(base: a, hStep: keep[0], wStep: keep[1], shape: sliced(shape, keep), hint: NamingHint(node), node: node))
         case let .strided(base, hStep, wStep, _, hint, first):
             define(node, .strided(base: base, hStep: hStep * keep[0], wStep: wStep * keep[1], shape: sliced(shape, keep), hint: hint, node: first))
+        case .padded:
+            _ = try activation(node, 0)  // says that the padding must go to a Conv
         case .constant: break
         }
     }
@@ -80,11 +79,16 @@ extension Translator {
             before[axis] = pads[k]
             after[axis] = pads[k + axes.count]
         }
-        guard rank == 4, before.enumerated().allSatisfy({ $0.offset == 1 || $0.element == 0 }),
-              after.enumerated().allSatisfy({ $0.offset == 1 || $0.element == 0 }),
-              before[1] >= 0, after[1] >= 0, before[1] <= 1 << 20, after[1] <= 1 << 20 else {
+        let spatial = [before[2], before[3], after[2], after[3]]
+        guard rank == 4, before[0] == 0, after[0] == 0, (before[1] == 0 && after[1] == 0) || spatial.allSatisfy({ $0 == 0 }),
+              (before + after).allSatisfy({ $0 >= 0 && $0 <= 1 << 20 }) else {
             throw ImportError.unsupported(node, "Pad of \(x.shape) by \(pads) (begins \(before), ends \(after))",
-                                          supported: "zeros added before and after the channels of an NCHW tensor (channel_pad)")
+                                          supported: "zeros added before and after the channels of an NCHW tensor (channel_pad), or around H and W right before a Conv")
+        }
+        if spatial.contains(where: { $0 != 0 }) {
+            let p = spatial.map { Int($0) }
+            define(node, .padded(base: x, pads: p, shape: [x.shape[0], x.shape[1], x.shape[2] + p[0] + p[2], x.shape[3] + p[1] + p[3]], node: node))
+            return
         }
         if before[1] == 0, after[1] == 0 {
             define(node, .activation(x))

@@ -28,6 +28,18 @@ struct Translator {
         /// `base[:, :, ::hStep, ::wStep]`, not yet emitted: torch writes the option-A shortcut as two
         /// Slices, one per axis, which together are one `subsample`.
         case strided(base: Activation, hStep: Int, wStep: Int, shape: [Int], hint: NamingHint, node: ONNXNode)
+        /// `base` with zeros around H and W ([top, left, bottom, right]), not yet emitted: eec pads
+        /// only inside a convolution, so the Conv that reads it takes the padding into its own.
+        case padded(base: Activation, pads: [Int], shape: [Int], node: ONNXNode)
+
+        /// The shape the value has in the ONNX graph.
+        var shape: [Int] {
+            switch self {
+            case .constant(let c): c.shape
+            case .activation(let a): a.shape
+            case .strided(_, _, _, let shape, _, _), .padded(_, _, let shape, _): shape
+            }
+        }
     }
 
     static let graphInput = -1
@@ -90,6 +102,9 @@ struct Translator {
             }
             values[name] = .activation(a)
             return a
+        case let .padded(_, pads, _, padNode):
+            throw ImportError.unsupported(padNode, "zero padding [top, left, bottom, right] = \(pads) read by \(node.label)",
+                                          supported: "spatial padding right before a Conv, which takes it into its own")
         }
     }
 

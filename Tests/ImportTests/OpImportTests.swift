@@ -50,6 +50,19 @@ struct OpImportTests {
         try check(m, input: x, expected: Reference.conv(x, w, wShape: wShape, bias: nil, pads: pads))
     }
 
+    /// A zero Pad of H and W before a Conv (nn.ZeroPad2d) becomes the convolution's padding.
+    @Test(arguments: [Int64(11), 18])
+    func padBeforeConv(opset: Int64) throws {
+        let wShape = [3, 2, 3, 3]
+        let w = seeded(54, seed: 12)
+        let pad = opset >= 18 ? NodeSpec("Pad", ["x", "pads", "", "axes"], ["p"]) : NodeSpec("Pad", ["x", "pads"], ["p"])
+        let pads: [Int64] = opset >= 18 ? [1, 2, 1, 2] : [0, 0, 1, 2, 0, 0, 1, 2]
+        let m = model([pad, NodeSpec("Conv", ["p", "w"], ["h"], [("pads", .ints([1, 0, 1, 0]))])],
+                      initializers: [.floats("w", wShape, w), .ints("pads", pads), .ints("axes", [2, 3])], opset: opset)
+        let x = Reference.input([1, 2, 5, 5])
+        try check(m, input: x, expected: Reference.conv(x, w, wShape: wShape, bias: nil, pads: [2, 2, 2, 2]), ops: [.conv2d, .flatten])
+    }
+
     @Test func batchNormalization() throws {
         let (scale, bias, mean) = (seeded(2, seed: 5), seeded(2, seed: 6), seeded(2, seed: 7))
         let variance: [Float] = [0.5, 2]

@@ -32,8 +32,13 @@ struct UnsupportedTests {
         rejected(net([NodeSpec("Relu", ["x"], ["h"], [("alpha", .float(0.1))])]), saying: "attribute 'alpha' is not supported for Relu")
         rejected(net([NodeSpec("AveragePool", ["x"], ["h"], [("kernel_shape", .ints([3, 3])), ("pads", .ints([1, 1, 1, 1]))])]),
                  saying: "count_include_pad=0 with padding")
-        rejected(net([NodeSpec("Pad", ["x", "pads"], ["h"])], [.ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])]),
-                 saying: "Pad of [1, 2, 4, 4] by [0, 0, 1, 1, 0, 0, 1, 1]", "supported: zeros added before and after the channels")
+        rejected(net([NodeSpec("Pad", ["x", "pads"], ["h"])], [.ints("pads", [0, 1, 1, 1, 0, 1, 1, 1])]),
+                 saying: "Pad of [1, 2, 4, 4] by [0, 1, 1, 1, 0, 1, 1, 1]", "supported: zeros added before and after the channels")
+        rejected(net([NodeSpec("Pad", ["x", "pads"], ["h"], name: "/pad/Pad")], [.ints("pads", [0, 0, 1, 1, 0, 0, 1, 1])]),
+                 saying: "node '/pad/Pad' (Pad): zero padding [top, left, bottom, right] = [1, 1, 1, 1] read by node #1 (Flatten)",
+                 "supported: spatial padding right before a Conv")
+        rejected(net([NodeSpec("Pad", ["x", "pads"], ["p"]), NodeSpec("Conv", ["p", "w"], ["h"])], [.ints("pads", [0, 0, 0, 0, 0, 0, 1, 1]), w]),
+                 saying: "asymmetric padding [top, left, bottom, right] = [0, 0, 1, 1]")
         rejected(net([NodeSpec("Slice", ["x", "zero", "end", "axis", "two"], ["h"])], [.ints("zero", [0]), .ints("end", [99]), .ints("axis", [2]), .ints("two", [2])]),
                  saying: "a Slice with step 2 on H and 1 on W", "equal steps on H and W")
         rejected(net([NodeSpec("Softmax", ["x"], ["h"], [("axis", .int(3))])]), saying: "Softmax over axis 3")
