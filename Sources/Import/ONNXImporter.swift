@@ -126,8 +126,8 @@ public enum ONNXImporter {
             nodes.append(Node(name: name, op: pending.op, inputs: pending.inputs.map { nameOf[$0] ?? "" }, attributes: pending.attributes))
             for (parameter, tensor) in pending.parameters { weights["\(name).\(parameter)"] = tensor }
         }
-        let producer = [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
-        let file = URL(fileURLWithPath: source).lastPathComponent
+        let producer = printable([model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " "))
+        let file = printable(URL(fileURLWithPath: source).lastPathComponent)
         let header = [" Imported from \(file) by eec import (ai.onnx opset \(model.defaultOpset ?? 0)\(producer.isEmpty ? "" : ", written by \(producer)"))."]
         let graph = Graph(model: NodeNaming.sanitize(modelName) ?? "model", headerComments: header,
                           input: Input(name: t.inputName, shape: t.inputShape), nodes: nodes,
@@ -142,4 +142,11 @@ public enum ONNXImporter {
         }
         return ImportedModel(graph: graph, weights: weights, opset: model.defaultOpset ?? 0, producer: producer)
     }
+}
+
+/// Text from the file for a `#` comment line: printable ASCII only (a newline would end the comment,
+/// other bytes are not allowed in `.eeir`), at most 100 characters.
+func printable(_ text: String) -> String {
+    let kept = text.unicodeScalars.map { (0x20...0x7e).contains($0.value) ? Character($0) : "?" }
+    return kept.count <= 100 ? String(kept) : String(kept.prefix(97)) + "..."
 }

@@ -88,6 +88,17 @@ struct HostileFileTests {
         rejected(huge.encode(), saying: "has more than")
     }
 
+    /// A producer name with control bytes (a FuzzONNX finding) must not break the header comment.
+    @Test func controlBytesInNamesStayOutOfTheText() throws {
+        var w = ProtoWriter(bytes: Self.valid)
+        w.string(2, "evil\n\0model x\u{7f}é")
+        let model = try importBytes(w.bytes)
+        let text = Printer.print(model.graph)
+        #expect(model.graph.headerComments == [" Imported from bad.onnx by eec import (ai.onnx opset 17, written by evil??model x??)."])
+        let reparsed = try #require(try? VerifiedGraph.load(SourceFile(name: "x.eeir", text: text)).get().0)
+        #expect(Printer.print(reparsed.graph) == text)
+    }
+
     /// Random byte changes of a valid model: every result is a model or an ImportError.
     @Test func mutationsNeverCrash() {
         var rng = SplitMix64(seed: 5)
