@@ -76,7 +76,7 @@ public struct CHarness: Sendable {
             try? fm.removeItem(atPath: staging)
             throw error
         }
-        try Self.moveIntoPlace(staging, directory, executable: executable)
+        try Self.moveIntoPlace(staging, directory, marker: executable)
     }
 
     /// A private folder beside `directory` to build it in (this process's id and a random number).
@@ -84,23 +84,29 @@ public struct CHarness: Sendable {
         directory + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
     }
 
-    /// Moves a finished build from `staging` to `directory`, replacing a stale (incomplete) one
-    /// there. When another process has moved its build of the same folder first, theirs is as
-    /// good as ours and may be running: it stays, and `staging` is removed.
-    static func moveIntoPlace(_ staging: String, _ directory: String, executable: String) throws(CodegenError) {
+    /// Moves a finished build from `staging` to `directory` with one rename(2), which is atomic and
+    /// fails when `directory` already exists: a folder there was put there the same way, complete,
+    /// by another test or process that built the same network, and may be running, so it is never
+    /// removed; `staging` is. Only a folder without `marker` (the file a complete build ends
+    /// with; left by hand or by an older eec) is stale: it is renamed aside, removed, and the move is tried once more.
+    static func moveIntoPlace(_ staging: String, _ directory: String, marker: String) throws(CodegenError) {
         let fm = FileManager.default
-        if fm.isExecutableFile(atPath: executable) {
-            try? fm.removeItem(atPath: staging)
-            return
-        }
-        try? fm.removeItem(atPath: directory)
-        do {
-            try fm.moveItem(atPath: staging, toPath: directory)
-        } catch {
-            try? fm.removeItem(atPath: staging)
-            guard fm.isExecutableFile(atPath: executable) else {
-                throw CodegenError("\(directory): cannot move the build into place (\(error.localizedDescription))")
+        for attempt in 0..<2 {
+            if rename(staging, directory) == 0 { return }
+            let reason = String(cString: strerror(errno))
+            guard fm.fileExists(atPath: directory) else {
+                try? fm.removeItem(atPath: staging)
+                throw CodegenError("\(directory): cannot move the build into place (\(reason))")
             }
+            if fm.fileExists(atPath: marker) || attempt == 1 {
+                try? fm.removeItem(atPath: staging)
+                guard fm.fileExists(atPath: marker) else {
+                    throw CodegenError("\(directory): cannot move the build into place (\(reason))")
+                }
+                return
+            }
+            let stale = stagingFolder(for: directory) + "-stale"
+            if rename(directory, stale) == 0 { try? fm.removeItem(atPath: stale) }
         }
     }
 

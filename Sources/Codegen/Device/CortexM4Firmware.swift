@@ -48,7 +48,7 @@ public struct CortexM4Firmware: Sendable {
         let fm = FileManager.default
         if fm.fileExists(atPath: elf) { return }
         // Built in a private folder and moved into place, so concurrent builds never see half of one.
-        let staging = directory + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = CHarness.stagingFolder(for: directory)
         do {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
             for (name, bytes) in files {
@@ -69,15 +69,8 @@ public struct CortexM4Firmware: Sendable {
         guard link.status == 0 else {
             throw CodegenError("ld.lld could not link the Cortex-M4 firmware (does it fit the board's 4 MB of code and 4 MB of RAM?):\n\(link.stderr)")
         }
-        do {
-            try? fm.removeItem(atPath: directory)
-            try fm.moveItem(atPath: staging, toPath: directory)
-        } catch {
-            // Another process built the same folder first; theirs is as good as ours.
-            guard fm.fileExists(atPath: elf) else {
-                throw CodegenError("\(directory): cannot move the firmware build into place (\(error.localizedDescription))")
-            }
-        }
+        // Never removes a complete build another test or process moved there first (it may be running).
+        try CHarness.moveIntoPlace(staging, directory, marker: elf)
     }
 
     /// The board's memories, as the linker script gives them.

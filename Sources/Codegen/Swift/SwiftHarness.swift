@@ -75,7 +75,7 @@ public struct SwiftHarness: Sendable {
             try? fm.removeItem(atPath: staging)
             throw CodegenError("swift build of the generated package failed (status \(result.status)):\n\(result.stdout)\n\(result.stderr)")
         }
-        try CHarness.moveIntoPlace(staging, directory, executable: executable)
+        try CHarness.moveIntoPlace(staging, directory, marker: executable)
     }
 
     /// Runs `inputs` ([1,C,H,W] each) with early exits at `thresholdLogits`.
