@@ -2,6 +2,7 @@ import Foundation
 import IR
 import Passes
 import Codegen
+import Quantize
 
 enum BenchCOptions {
     static let runs = Option<Int>.int("--runs", in: 1...1_000_000, default: 200, help: "timed runs of each network, after 10 warm-up runs (not with --target)")
@@ -46,26 +47,39 @@ let benchCCommand = Command(
     do {
         let tools = try CToolchain.find()
         var peak = try tools.measurePeak(cacheRoot: cache)
-        var table = TextTable(columns: ["network", "MACs", "median us", "GFLOP/s", "% of peak", "M4 .text"],
-                              rightAligned: [false, true, true, true, true, true])
-        var rows: [(String, Int, Double, Int)] = []
+        var table = TextTable(columns: ["network", "MACs", "median us", "GFLOP/s", "% of peak", "int8 us", "int8 speed", "M4 .text", "int8 M4 .text"],
+                              rightAligned: [false, true, true, true, true, true, true, true, true])
+        var rows: [(String, Int, Double, Double, Int, Int)] = []
         var runtimeText = 0
         for path in files {
             let (graph, model, input) = try benchNetwork(path, seed: seed, &console)
             let harness = try CHarness(CSource(try CProgram(model)), toolchain: tools, cacheRoot: cache)
-            let times = try harness.bench(input, thresholdLogits: nil, repeats: runs)
+            let int8 = try CHarness(CSource(try CProgram(try LoweredProgram(model, integer: try benchInt8(model, path: path)))),
+                                    toolchain: tools, cacheRoot: cache)
+            // float32 and int8 in turns, so both see the same load.
+            var (times, int8Times): ([Double], [Double]) = ([], [])
+            let rounds = min(5, runs)
+            for r in 0..<rounds {
+                let n = runs / rounds + (r < runs % rounds ? 1 : 0)
+                times += try harness.bench(input, thresholdLogits: nil, repeats: n)
+                int8Times += try int8.bench(input, thresholdLogits: nil, repeats: n)
+            }
             let m4 = try tools.compileCortexM4(harness.source.sourceName, in: harness.directory)
+            let int8M4 = try tools.compileCortexM4(int8.source.sourceName, in: int8.directory)
             if runtimeText == 0 { runtimeText = try tools.textBytes(ofObject: try tools.compileCortexM4("eec_runtime.c", in: harness.directory)) }
-            rows.append((graph.graph.model, CostReport(graph, convention: .macs).total.macs, median(times), try tools.textBytes(ofObject: m4)))
+            rows.append((graph.graph.model, CostReport(graph, convention: .macs).total.macs, median(times), median(int8Times),
+                         try tools.textBytes(ofObject: m4), try tools.textBytes(ofObject: int8M4)))
         }
         peak = max(peak, try tools.measurePeak(cacheRoot: cache))
-        for (name, macs, ns, text) in rows {
+        for (name, macs, ns, int8ns, text, int8Text) in rows {
             let gflops = 2 * Double(macs) / ns
             table.add([name, grouped(macs), String(format: "%.1f", ns / 1000), String(format: "%.1f", gflops),
-                       String(format: "%.1f%%", 100 * gflops / peak), grouped(text)])
+                       String(format: "%.1f%%", 100 * gflops / peak), String(format: "%.1f", int8ns / 1000),
+                       String(format: "%.2fx", ns / int8ns), grouped(text), grouped(int8Text)])
         }
         console.write(table.render())
-        console.print("median of \(runs) runs at batch 1, one thread; FP32 peak of this core: \(String(format: "%.1f", peak)) GFLOP/s (FMA loop)")
+        console.print("median of \(runs) runs at batch 1, one thread, float32 and int8 in turns; FP32 peak of this core: \(String(format: "%.1f", peak)) GFLOP/s (FMA loop)")
+        console.print("int8: eec quantize's network (ranges from 8 seeded inputs); int8 speed = float32 time / int8 time")
         console.print("Cortex-M4 .text (clang -Os, thumbv7em hard-float): runtime \(grouped(runtimeText)) bytes; network kernels as above, weights apart")
     } catch let error as CodegenError {
         throw InputError(message: "eec bench-c: \(error)")
@@ -84,6 +98,19 @@ func benchNetwork(_ path: String, seed: UInt64, _ console: inout Console) throws
     var rng = SplitMix64(seed: 1)
     let input = Tensor(shape: graph.graph.input.shape, data: (0..<elementCount(graph.graph.input.shape)).map { _ in rng.uniform(-2, 2) })
     return (graph, model, input)
+}
+
+/// The int8 program of a benchmarked network: ranges from 8 seeded inputs in [-2, 2), in the generated C.
+func benchInt8(_ model: Model, path: String) throws -> IntegerProgram {
+    var rng = SplitMix64(seed: 2)
+    let shape = model.graph.graph.input.shape
+    let inputs = (0..<8).map { _ in Tensor(shape: shape, data: (0..<elementCount(shape)).map { _ in rng.uniform(-2, 2) }) }
+    let bound = try bind(model.graph, model.weights, source: "seeded weights")
+    do {
+        return try IntegerProgram(try QuantizedWeights.quantize(model, bound: bound, inputs: inputs, method: .minmax, backend: .c, path: path))
+    } catch let error as QuantizeError {
+        throw InputError(message: "\(path): error: \(error)")
+    }
 }
 
 /// Where generated C and its builds are kept: `$EEC_CACHE_DIR`, else `.eec-cache` in the

@@ -49,35 +49,13 @@ let quantizeCommand = Command(
     let bound = try bind(compiled.graph, compiled.weights, source: weightsPath ?? "seeded weights")
     let (inputs, range) = try readData(args, graph: backbone)
     let graph = compiled.graph.graph
-    let needed = graph.ancestors(of: [graph.output.name] + graph.exits.flatMap { [$0.classifier, $0.confidence] })
-    let names = [graph.input.name] + graph.nodes.indices.filter { needed[$0] }.map { graph.nodes[$0].name }
     let start = Date()
     let progress = Progress(console: console)
-    var collector: RangeCollector
-    switch backend {
-    case .interp:
-        collector = Calibration.interpret(compiled.graph, weights: bound, inputs: inputs, method: method)
-    case .c:
-        collector = RangeCollector(method: method, counts: Calibration.counts(compiled.graph), images: inputs.count)
-        do {
-            let harness = try CHarness(dumping: names, of: compiled, toolchain: try CToolchain.find(), cacheRoot: try cacheRoot())
-            _ = try harness.dump(inputs, tensors: names, progress: { progress.bar("calibrating", $0, inputs.count, "") }) { values, _, _ in
-                for (name, v) in zip(names, values) { collector.observe(name, v) }
-            }
-        } catch let error as CodegenError {
-            throw InputError(message: "eec quantize: \(error)")
-        }
-        progress.finishBar()
+    let network = try QuantizedWeights.quantize(compiled, bound: bound, inputs: inputs, method: method, backend: backend, path: path) {
+        progress.bar("calibrating", $0, inputs.count, "")
     }
+    progress.finishBar()
     let seconds = Date().timeIntervalSince(start)
-    let network: QuantizedNetwork
-    do {
-        let observed = collector
-        network = try Quantizer.quantize(compiled.graph, weights: bound, ranges: { observed.range($0, method: method) })
-        _ = try IntegerProgram(network)
-    } catch {
-        throw InputError(message: "\(path): error: \(error)")
-    }
     var metadata = file.metadata
     // Exits asked for by flags are recorded as a trained file records them, so compile and run find them.
     if metadata["eec.branches"] == nil && !graph.exits.isEmpty { metadata.merge(configuration.metadata) { old, _ in old } }
@@ -108,6 +86,38 @@ enum QuantizedWeights {
             return QuantizedFile.isQuantized(file.metadata) ? file : nil
         } catch {
             throw InputError(message: error.description)
+        }
+    }
+
+    /// Calibrates every activation of `compiled` (after the passes) on `inputs`, in the generated
+    /// C (a harness streaming every tensor out) or the reference interpreter, and quantizes it.
+    static func quantize(_ compiled: Model, bound: BoundWeights, inputs: [Tensor], method: RangeMethod, backend: EarlyExitRun.Backend,
+                         path: String, progress: (Int) -> Void = { _ in }) throws -> QuantizedNetwork {
+        let graph = compiled.graph.graph
+        let needed = graph.ancestors(of: [graph.output.name] + graph.exits.flatMap { [$0.classifier, $0.confidence] })
+        let names = [graph.input.name] + graph.nodes.indices.filter { needed[$0] }.map { graph.nodes[$0].name }
+        var collector: RangeCollector
+        switch backend {
+        case .interp:
+            collector = Calibration.interpret(compiled.graph, weights: bound, inputs: inputs, method: method)
+        case .c:
+            collector = RangeCollector(method: method, counts: Calibration.counts(compiled.graph), images: inputs.count)
+            do {
+                let harness = try CHarness(dumping: names, of: compiled, toolchain: try CToolchain.find(), cacheRoot: try cacheRoot())
+                _ = try harness.dump(inputs, tensors: names, progress: progress) { values, _, _ in
+                    for (name, v) in zip(names, values) { collector.observe(name, v) }
+                }
+            } catch let error as CodegenError {
+                throw InputError(message: "eec: \(error)")
+            }
+        }
+        do {
+            let observed = collector
+            let network = try Quantizer.quantize(compiled.graph, weights: bound, ranges: { observed.range($0, method: method) })
+            _ = try IntegerProgram(network)
+            return network
+        } catch {
+            throw InputError(message: "\(path): error: \(error)")
         }
     }
 
