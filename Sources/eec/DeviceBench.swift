@@ -2,6 +2,7 @@ import Foundation
 import IR
 import Passes
 import Codegen
+import Quantize
 
 /// `eec bench-c --target cortex-m4`: each network with exits as Cortex-M4F firmware under QEMU,
 /// one inference per path (the backbone with every exit off, each exit taken, the final
@@ -39,6 +40,8 @@ enum DeviceBench {
             }
             do {
                 try bench(compiled, qemu: qemu, cache: cache, &console)
+                // The int8 network beside it (eec quantize's, ranges from 8 seeded inputs).
+                try bench(compiled, integer: try benchInt8(compiled, path: path), qemu: qemu, cache: cache, &console)
             } catch let error as CodegenError {
                 throw InputError(message: "eec bench-c: \(path): \(error)")
             }
@@ -48,8 +51,8 @@ enum DeviceBench {
     }
 
     /// One network: every path in one launch of the emulator, on one seeded input.
-    static func bench(_ compiled: Model, qemu: QEMU, cache: String, _ console: inout Console) throws {
-        let source = CSource(try CProgram(compiled))
+    static func bench(_ compiled: Model, integer: IntegerProgram? = nil, qemu: QEMU, cache: String, _ console: inout Console) throws {
+        let source = CSource(try CProgram(try LoweredProgram(compiled, integer: integer)))
         let program = source.program
         let exits = program.exits.count
         let firmware = try CortexM4Firmware(source, toolchain: try CToolchain.find(), cacheRoot: cache)
@@ -62,7 +65,7 @@ enum DeviceBench {
         let input = Tensor(shape: program.inputShape, data: (0..<program.inputShape.reduce(1, *)).map { _ in rng.uniform(-2, 2) })
         let run = try firmware.run(Array(repeating: input, count: paths.count), thresholdLogits: paths.map(\.1), qemu: qemu)
         let backbone = run.answers[0].instructions
-        console.print("\(program.model): \(exits) exit\(exits == 1 ? "" : "s"), Cortex-M4F firmware (clang \(CortexM4Firmware.defaultFlags.joined(separator: " "))), QEMU mps2-an386")
+        console.print("\(program.model)\(integer != nil ? " int8" : ""): \(exits) exit\(exits == 1 ? "" : "s"), Cortex-M4F firmware (clang \(CortexM4Firmware.defaultFlags.joined(separator: " "))), QEMU mps2-an386")
         var table = TextTable(columns: ["path", "instructions", "MACs", "instr/MAC", "of backbone"],
                               rightAligned: [false, true, true, true, true])
         for ((name, _), answer) in zip(paths, run.answers) {
