@@ -97,30 +97,46 @@ public struct Int8Interpreter: Sendable {
     }
 
     /// The convolution of `IntegerProgram.Layer`: int32 accumulators, padded taps reading the
-    /// input's zero point, then the layer's output rule.
+    /// input's zero point, then the layer's output rule. Integer sums are exact, so the loop
+    /// order (weight by weight over a whole output plane, as the float reference does) cannot
+    /// change a result.
     static func conv(_ x: Tensor, _ layer: IntegerProgram.Layer, kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int),
                      dilation: (Int, Int), groups: Int, outputShape: [Int], reshape: [Int]? = nil) -> Tensor {
         let (cin, hin, win) = (x.shape[1], x.shape[2], x.shape[3])
         let (cout, hout, wout) = (outputShape[1], outputShape[2], outputShape[3])
         let (cg, ocg) = (cin / groups, cout / groups)
-        let z = layer.inputZeroPoint
+        // The input with its padding, every padded tap at the zero point.
+        let (hp, wp) = (hin + 2 * pad.0, win + 2 * pad.1)
+        var padded = [Int32](repeating: layer.inputZeroPoint, count: cin * hp * wp)
+        for c in 0..<cin {
+            for iy in 0..<hin {
+                for ix in 0..<win { padded[(c * hp + iy + pad.0) * wp + ix + pad.1] = Int32(x.data[(c * hin + iy) * win + ix]) }
+            }
+        }
         var y = Tensor(zeros: reshape ?? outputShape)
-        for o in 0..<cout {
-            let g = o / ocg
-            for oy in 0..<hout {
-                for ox in 0..<wout {
-                    var acc = layer.bias[o]
-                    for c in 0..<cg {
-                        for ky in 0..<kernel.0 {
-                            let iy = oy * stride.0 - pad.0 + ky * dilation.0
-                            for kx in 0..<kernel.1 {
-                                let ix = ox * stride.1 - pad.1 + kx * dilation.1
-                                let q = iy < 0 || iy >= hin || ix < 0 || ix >= win ? z : Int32(x.data[((g * cg + c) * hin + iy) * win + ix])
-                                acc += q * Int32(layer.weights[((o * cg + c) * kernel.0 + ky) * kernel.1 + kx])
+        var acc = [Int32](repeating: 0, count: hout * wout)
+        padded.withUnsafeBufferPointer { xp in
+            layer.weights.withUnsafeBufferPointer { wq in
+                acc.withUnsafeMutableBufferPointer { a in
+                    for o in 0..<cout {
+                        let g = o / ocg
+                        for i in 0..<a.count { a[i] = layer.bias[o] }
+                        for c in 0..<cg {
+                            let plane = (g * cg + c) * hp * wp
+                            for ky in 0..<kernel.0 {
+                                for kx in 0..<kernel.1 {
+                                    let w = Int32(wq[((o * cg + c) * kernel.0 + ky) * kernel.1 + kx])
+                                    if w == 0 { continue }
+                                    for oy in 0..<hout {
+                                        let row = plane + (oy * stride.0 + ky * dilation.0) * wp + kx * dilation.1
+                                        let out = oy * wout
+                                        for ox in 0..<wout { a[out + ox] &+= w &* xp[row + ox * stride.1] }
+                                    }
+                                }
                             }
                         }
+                        for i in 0..<a.count { y.data[o * hout * wout + i] = output(a[i], layer.multipliers[o], layer.output) }
                     }
-                    y.data[(o * hout + oy) * wout + ox] = output(acc, layer.multipliers[o], layer.output)
                 }
             }
         }

@@ -20,9 +20,9 @@ struct Int8Network {
         program = try IntegerProgram(try Quantizer.quantize(compiled.graph, weights: bound, ranges: { ranges.range($0, method: .minmax) }))
     }
 
-    func harness() throws -> CHarness {
+    func harness(flags: [String] = testFlags) throws -> CHarness {
         let source = CSource(try CProgram(try LoweredProgram(compiled, integer: program)))
-        return try CHarness(source, toolchain: try CToolchain.find(), cacheRoot: testCache, flags: testFlags)
+        return try CHarness(source, toolchain: try CToolchain.find(), cacheRoot: testCache, flags: flags)
     }
 }
 
@@ -53,8 +53,10 @@ struct Int8CodegenTests {
 
     """
 
-    static func check(_ network: Int8Network, inputs: [Tensor]) throws {
-        let harness = try network.harness()
+    /// `-DEEC_NO_VNNI` checks the portable tiles where the host has AVX-512 VNNI (the default
+    /// build then uses vpdpbusd), and changes nothing elsewhere.
+    static func check(_ network: Int8Network, inputs: [Tensor], flags: [String] = testFlags) throws {
+        let harness = try network.harness(flags: flags)
         let all = try harness.runAll(inputs)
         let interpreter = Int8Interpreter(network.program)
         let expected = inputs.map { interpreter.run($0) }
@@ -101,6 +103,23 @@ struct Int8CodegenTests {
         let network = try Int8Network(graph, weights: WeightBinder.seeded(graph), branches: 3, block: .sdn,
                                       calibration: seededInputs([1, 3, 32, 32], count: 4))
         try Self.check(network, inputs: seededInputs([1, 3, 32, 32], count: 4, seed: 3))
+        try Self.check(network, inputs: seededInputs([1, 3, 32, 32], count: 4, seed: 3), flags: testFlags + ["-DEEC_NO_VNNI"])
+    }
+
+    /// The generated int8 C is warning-free C99 under the strictest flags, with and without VNNI.
+    @Test(.enabled(if: haveCompiler, "needs clang"))
+    func int8CIsWarningFree() throws {
+        let graph = try example("resnet20")
+        let network = try Int8Network(graph, weights: WeightBinder.seeded(graph), branches: 3, block: .sdn,
+                                      calibration: seededInputs([1, 3, 32, 32], count: 2))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("eec-int8-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CSource(try CProgram(try LoweredProgram(network.compiled, integer: network.program))).write(to: dir)
+        let tools = try CToolchain.find()
+        for extra in [["-march=native"], ["-march=x86-64"], ["-DEEC_NO_VNNI", "-march=native"]] {
+            try tools.compile(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffreestanding", "-O2", "-c"] + extra
+                              + ["resnet20.c", "resnet20_weights.c", "eec_runtime.c"], in: dir)
+        }
     }
 }
 

@@ -169,7 +169,7 @@ extension Int8Kernel: CKernel {
         c.function("static void \(name)(\(params))") { c in
             c.line("enum { H = \(k.input.h), W = \(k.input.w), C = \(k.input.c), OH = \(k.output.h), OW = \(k.output.w), KH = \(k.kernel.0), KW = \(k.kernel.1), SH = \(k.stride.0), SW = \(k.stride.1), PH = \(k.pad.0), PW = \(k.pad.1) };")
             if !k.max {
-                c.line("const int32_t z = q[0];")
+                c.line(padded ? "const int32_t z = q[0];" : "(void)q;")
                 c.line("int32_t acc[C];")
             }
             c.line("int oy, ox, ky, kx, k;")
@@ -221,6 +221,18 @@ enum CInt8 {
 
     static func prelude(_ kernels: [Int8Kernel]) -> CWriter {
         var c = CWriter()
+        if kernels.contains(where: { if case .conv(let k, _) = $0 { k.int8Quads && k.block % 16 == 0 } else { false } }) {
+            c.comment(["With clang and AVX-512 VNNI (e.g. -march=native on such a CPU) the convolution tiles use vpdpbusd",
+                       "(4 u8 x s8 products into each int32 lane, no saturation: the same integers); elsewhere plain C.",
+                       "-DEEC_NO_VNNI turns it off."])
+            c.line("#if defined(__clang__) && defined(__AVX512VNNI__) && defined(__AVX512F__) && !defined(EEC_NO_VNNI)")
+            c.line("#define EEC_VNNI 1")
+            c.line("typedef int eec_v16si __attribute__((vector_size(64)));")
+            c.line("#else")
+            c.line("#define EEC_VNNI 0")
+            c.line("#endif")
+            c.line()
+        }
         let outputs = kernels.compactMap { k -> Int8Output? in
             switch k {
             case .conv(_, let o), .linear(_, let o): o

@@ -25,7 +25,14 @@ enum Int8NodeLowering {
                 + [layer.inputZeroPoint, outputZeroPoint(layer.output), outputLow(layer.output)]
             let output: Int8Output
             if case .logits(let e) = layer.output { output = .logits(exponent: e) } else { output = .uint8 }
-            if let k = base.kernel as? ConvKernel { return int8(.conv(k, output), base, constants: table) }
+            if let k = base.kernel as? ConvKernel {
+                var lowered = int8(.conv(k, output), base, constants: table)
+                if k.int8Quads, let packed = lowered.int8Weights.first {
+                    lowered.int8Weights = [(packed.name, "[group \(k.groups)][block of \(k.block) out][kh \(k.kernel.0)][kw \(k.kernel.1)][in \(k.cg) / 4][out][in % 4]",
+                                            quads(packed.data, k))]
+                }
+                return lowered
+            }
             if let k = base.kernel as? LinearKernel { return int8(.linear(k, output), base, constants: table) }
             throw CodegenError("internal error: '\(node.name)' lowered to \(base.kernel.key)")
         case .add(let r):
@@ -66,6 +73,24 @@ enum Int8NodeLowering {
             let classes = elementCount(g.shape(node.inputs[0]))
             return int8(.maxSoftmaxLogit(classes: classes, exponent: exponent), try float(), constants: [octaves.mantissa, octaves.shift])
         }
+    }
+
+    /// `[g][block][kh][kw][in][out]` → `[g][block][kh][kw][in / 4][out][in % 4]` (ConvKernel.int8Quads).
+    static func quads(_ w: [Int8], _ k: ConvKernel) -> [Int8] {
+        var out = [Int8](repeating: 0, count: w.count)
+        var at = 0
+        for _ in 0..<k.groups {
+            for start in stride(from: 0, to: k.ocg, by: k.block) {
+                let ob = min(k.block, k.ocg - start)
+                for _ in 0..<(k.kernel.0 * k.kernel.1) {
+                    for c in 0..<k.cg {
+                        for o in 0..<ob { out[at + ((c >> 2) * ob + o) * 4 + (c & 3)] = w[at + c * ob + o] }
+                    }
+                    at += k.cg * ob
+                }
+            }
+        }
+        return out
     }
 
     static func outputZeroPoint(_ o: IntegerProgram.Output) -> Int32 {
