@@ -6,12 +6,18 @@ protocol CKernel: KernelSpec {
 
 private let x = "const float *restrict x", y = "float *restrict y"
 
+/// An elementwise kernel: `y[i] = expression` for each of `count` floats, `expression` written
+/// over `x[i]`.
+private func elementwise(_ c: inout CWriter, name: String, count: Int, _ expression: String) {
+    c.function("static void \(name)(\(x), \(y))") { c in
+        c.line("int i;")
+        c.line("for (i = 0; i < \(count); ++i) y[i] = \(expression);")
+    }
+}
+
 extension ReluKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
-        c.function("static void \(name)(\(x), \(y))") { c in
-            c.line("int i;")
-            c.line("for (i = 0; i < \(count); ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];")
-        }
+        elementwise(&c, name: name, count: count, "x[i] < 0.0f ? 0.0f : x[i]")
     }
 }
 
@@ -201,10 +207,7 @@ extension MaxSoftmaxLogitKernel: CKernel {
 
 extension SigmoidKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
-        c.function("static void \(name)(\(x), \(y))") { c in
-            c.line("int i;")
-            c.line("for (i = 0; i < \(count); ++i) y[i] = 1.0f / (1.0f + eec_expf(-x[i]));")
-        }
+        elementwise(&c, name: name, count: count, "1.0f / (1.0f + eec_expf(-x[i]))")
     }
 }
 

@@ -22,11 +22,17 @@ extension CWriter {
     mutating func swiftComment(_ s: String) { swiftComment([s]) }
 }
 
+/// An elementwise kernel: `y[i] = expression` for each of `count` floats, `expression` written
+/// over `x[i]`.
+private func elementwise(_ s: inout CWriter, name: String, count: Int, _ expression: String) {
+    s.swiftFunction(name, "\(x), \(y)") { s in
+        s.line("for i in 0..<\(count) { y[i] = \(expression) }")
+    }
+}
+
 extension ReluKernel: SwiftKernel {
     func emitSwift(_ s: inout CWriter, name: String) {
-        s.swiftFunction(name, "\(x), \(y)") { s in
-            s.line("for i in 0..<\(count) { y[i] = x[i] < 0 ? 0 : x[i] }")
-        }
+        elementwise(&s, name: name, count: count, "x[i] < 0 ? 0 : x[i]")
     }
 }
 
@@ -192,9 +198,7 @@ extension MaxSoftmaxLogitKernel: SwiftKernel {
 
 extension SigmoidKernel: SwiftKernel {
     func emitSwift(_ s: inout CWriter, name: String) {
-        s.swiftFunction(name, "\(x), \(y)") { s in
-            s.line("for i in 0..<\(count) { y[i] = 1 / (1 + eecExp(-x[i])) }")
-        }
+        elementwise(&s, name: name, count: count, "1 / (1 + eecExp(-x[i]))")
     }
 }
 

@@ -1,11 +1,6 @@
 /// max(x, 0), elementwise.
-public enum ReLU: OpDefinition {
+public enum ReLU: ElementwiseOp {
     public static let name = "relu"
-    public static let arity = 1...1
-
-    public static func outputShape(inputs: [[Int]], attributes: Attributes) throws(OpError) -> [Int] {
-        inputs[0]
-    }
 
     public static func cost(inputs: [[Int]], output: [Int], attributes: Attributes) -> Cost {
         Cost(macs: 0, eenets: elementCount(output))
@@ -17,10 +12,5 @@ public enum ReLU: OpDefinition {
         producer.definition.acceptsFusedReLU || producer == .batchnorm
     }
 
-    public static func evaluate(inputs: [Tensor], parameters: [Tensor], attributes: Attributes,
-                                outputShape: [Int]) -> Tensor {
-        var y = inputs[0]
-        for i in y.data.indices where y.data[i] < 0 { y.data[i] = 0 }
-        return y
-    }
+    public static func apply(_ x: Float) -> Float { x < 0 ? 0 : x }
 }
