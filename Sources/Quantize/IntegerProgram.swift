@@ -163,7 +163,7 @@ public struct IntegerProgram: Sendable {
                 throw QuantizeError("'\(node.name)': max_softmax_logit reads the class logits of a linear layer in int8")
             }
             return .maxSoftmaxLogit(exponent: e, octaves: Multiplier(pow(2, -Double(e)) / M_LN2 * 256))
-        case .batchnorm, .softmax, .sigmoid:
+        case .batchnorm, .softmax, .sigmoid, .relu6:
             throw QuantizeError("'\(node.name)': \(node.op.name) has no int8 kernel (a BatchNorm must fold into the convolution before it)")
         }
     }

@@ -92,7 +92,8 @@ func argmax(_ values: [Float]) -> Int {
 
 /// Every op and every kernel variant the C backend has, on odd shapes: strided, grouped,
 /// dilated and non-square convolutions, a remainder pixel tile and a remainder channel block,
-/// standalone BatchNorm and ReLU, padded max and average pooling, concat, subsample and
+/// standalone BatchNorm and ReLU, a ReLU6 whose input x·4 in [−8, 8] reaches both clamps,
+/// padded max and average pooling, concat, subsample and
 /// channel padding, softmax over channels and over features, sigmoid, a transposing flatten,
 /// linear layers with and without bias.
 let allOpsSource = """
@@ -105,7 +106,11 @@ let allOpsSource = """
     r1 = relu(c1)
     c2 = conv2d(r1, out=12, kernel=[3, 1], pad=[1, 0], groups=4, bias=false)
     c3 = conv2d(r1, out=4, kernel=3, pad=2, dilation=2)
-    cat = concat(c2, c3, r1)
+    x2 = add(x, x)
+    x4 = add(x2, x2)
+    r6 = relu6(x4)
+    c6 = conv2d(r6, out=4, kernel=3, stride=2, pad=1)
+    cat = concat(c2, c3, r1, c6)
     bn = batchnorm(cat)
     act = relu(bn)
     mp = maxpool(act, kernel=3, stride=2, pad=1)
@@ -113,7 +118,7 @@ let allOpsSource = """
     s = add(mp, ap)
     sr = relu(s)
     sub = subsample(sr, stride=2)
-    c5 = conv2d(sr, out=24, kernel=1, stride=2)
+    c5 = conv2d(sr, out=28, kernel=1, stride=2)
     mix = add(sub, c5)
     padded = channel_pad(mix, before=4, after=4)
     c4 = conv2d(padded, out=16, kernel=1)

@@ -5,7 +5,7 @@ import IR
 // parameter counts, against hand-computed numbers:
 //   macs   conv = kh·kw·(Cin/groups)·Cout·H'·W' (+ Cout·H'·W' with bias); linear = in·out (bias not
 //          counted); every other op 0.
-//   eenets macs + 2·numel per batchnorm + numel per relu + numel(input) per maxpool / avgpool /
+//   eenets macs + 2·numel per batchnorm + numel per relu or relu6 + numel(input) per maxpool / avgpool /
 //          global_avg_pool; a fused relu (conv, linear, add) adds numel(output).
 //   params learnable tensors only (BatchNorm's running statistics excluded).
 // Every number here is an exact integer.
@@ -95,6 +95,11 @@ struct OpCostTests {
 
     @Test func relu() throws {
         try expectCost([1, 3, 4, 4], "y = relu(x)", macs: 0, eenets: 48, params: 0)
+    }
+
+    @Test func relu6() throws {
+        // As a ReLU: numel 3·4·4 = 48 (ptflops counts nn.ReLU6 with its ReLU hook).
+        try expectCost([1, 3, 4, 4], "y = relu6(x)", macs: 0, eenets: 48, params: 0)
     }
 
     @Test func add() throws {

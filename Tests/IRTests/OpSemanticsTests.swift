@@ -193,6 +193,16 @@ struct OpSemanticsTests {
         S.expectClose(y, shape: [1, 5], [0, 0, 2, 0, 3])
     }
 
+    @Test func relu6() throws {
+        // min(max(x, 0), 6): −1 → 0, 0 → 0, 2.5 → 2.5, 6 → 6, 7 → 6, 1000 → 6, −0.5 → 0
+        let y = try S.evaluate("y = relu6(x)", input: S.t([1, 7], [-1, 0, 2.5, 6, 7, 1000, -0.5]))
+        S.expectClose(y, shape: [1, 7], [0, 0, 2.5, 6, 6, 6, 0])
+        // NaN stays NaN (as in PyTorch, and in the C and Swift kernels): it is neither < 0 nor > 6.
+        let nan = ReLU6.evaluate(inputs: [S.t([1, 2], [.nan, -.infinity])], parameters: [], attributes: Attributes(),
+                                 outputShape: [1, 2])
+        #expect(nan.data[0].isNaN && nan.data[1] == 0)
+    }
+
     @Test func addAndFusedReLU() throws {
         // x = [−2, 1, 3], r = relu(x) = [0, 1, 3]
         // add(x, r) = [−2, 2, 6]; with relu=true → [0, 2, 6]; add(x, x) = [−4, 2, 6]
@@ -454,6 +464,7 @@ struct OpSemanticsTests {
         // same-shape ops
         ShapeCase(input: [1, 3, 5, 5], body: "y = batchnorm(x)", expected: [1, 3, 5, 5]),
         ShapeCase(input: [1, 3, 5, 5], body: "y = relu(x)", expected: [1, 3, 5, 5]),
+        ShapeCase(input: [1, 3, 5, 5], body: "y = relu6(x)", expected: [1, 3, 5, 5]),
         ShapeCase(input: [1, 3, 5, 5], body: "y = sigmoid(x)", expected: [1, 3, 5, 5]),
         ShapeCase(input: [1, 10], body: "y = softmax(x)", expected: [1, 10]),
         ShapeCase(input: [1, 3, 2, 2], body: "y = softmax(x)", expected: [1, 3, 2, 2]),

@@ -73,6 +73,29 @@ struct ExitPlacementTests {
         #expect(names == ["relu1"] + (1...3).flatMap { s in (0..<3).map { "layer\(s).\($0)" } })
     }
 
+    /// An activation continues the layer before it (OpDefinition.continuesLayer): no exit between
+    /// a conv and its ReLU or ReLU6, unlike a sigmoid.
+    @Test func activationsContinueTheirLayer() throws {
+        func candidates(_ activation: String) throws -> [String] {
+            let g = try parse("""
+                model t
+                input x: f32[1,3,8,8]
+                c1 = conv2d(x, out=4, kernel=3, pad=1)
+                a1 = \(activation)(c1)
+                c2 = conv2d(a1, out=4, kernel=3, pad=1)
+                a2 = \(activation)(c2)
+                p = global_avg_pool(a2)
+                f = flatten(p)
+                fc = linear(f, out=10)
+                output fc
+                """)
+            return ExitCandidates.find(g).map { g.graph.nodes[$0].name }
+        }
+        #expect(try candidates("relu") == ["a1", "a2"])
+        #expect(try candidates("relu6") == ["a1", "a2"])
+        #expect(try candidates("sigmoid") == ["c1", "a1", "c2", "a2"])
+    }
+
     @Test func tooManyExitsSaysHowManyFit() throws {
         let g = try example("resnet20")
         #expect {

@@ -21,6 +21,12 @@ extension ReluKernel: CKernel {
     }
 }
 
+extension Relu6Kernel: CKernel {
+    func emit(_ c: inout CWriter, name: String) {
+        elementwise(&c, name: name, count: count, "x[i] < 0.0f ? 0.0f : (x[i] > 6.0f ? 6.0f : x[i])")
+    }
+}
+
 extension AddKernel: CKernel {
     func emit(_ c: inout CWriter, name: String) {
         c.function("static void \(name)(const float *restrict x0, const float *restrict x1, \(y))") { c in

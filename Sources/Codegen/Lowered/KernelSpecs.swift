@@ -51,6 +51,17 @@ struct ReluKernel: KernelSpec, OpLowering {
     }
 }
 
+/// y = min(max(x, 0), 6).
+struct Relu6Kernel: KernelSpec, OpLowering {
+    var count: Int
+    var key: String { "relu6_\(count)" }
+    var summary: String { "relu6 over \(grouped(count)) floats" }
+
+    static func lower(_ n: NodeToLower) throws(CodegenError) -> LoweredNode {
+        LoweredNode(kernel: Relu6Kernel(count: elementCount(n.output)), weights: [], detail: "")
+    }
+}
+
 /// y = x0 + x1, then max(·, 0) when a ReLU was fused into the add.
 struct AddKernel: KernelSpec, OpLowering {
     var count: Int

@@ -55,6 +55,7 @@ extension OpKind {
         case .conv2d: ConvKernel.self
         case .batchnorm: BatchNormKernel.self
         case .relu: ReluKernel.self
+        case .relu6: Relu6Kernel.self
         case .add: AddKernel.self
         case .concat: ConcatKernel.self
         case .maxpool, .avgpool: PoolKernel.self

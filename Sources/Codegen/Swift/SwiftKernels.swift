@@ -36,6 +36,12 @@ extension ReluKernel: SwiftKernel {
     }
 }
 
+extension Relu6Kernel: SwiftKernel {
+    func emitSwift(_ s: inout CWriter, name: String) {
+        elementwise(&s, name: name, count: count, "x[i] < 0 ? 0 : (x[i] > 6 ? 6 : x[i])")
+    }
+}
+
 extension AddKernel: SwiftKernel {
     func emitSwift(_ s: inout CWriter, name: String) {
         s.swiftFunction(name, "_ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, \(y)") { s in

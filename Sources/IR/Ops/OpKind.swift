@@ -4,6 +4,7 @@ public enum OpKind: String, CaseIterable, Sendable {
     case conv2d
     case batchnorm
     case relu
+    case relu6
     case add
     case concat
     case maxpool
@@ -22,6 +23,7 @@ public enum OpKind: String, CaseIterable, Sendable {
         case .conv2d: return Conv2D.self
         case .batchnorm: return BatchNorm.self
         case .relu: return ReLU.self
+        case .relu6: return ReLU6.self
         case .add: return Add.self
         case .concat: return Concat.self
         case .maxpool: return MaxPool.self
