@@ -30,7 +30,8 @@ struct NamingHint {
         } else if let scopes = node.metadata["pkg.torch.onnx.name_scopes"].map(Self.pythonStrings), let last = scopes.last {
             // Dynamo exporter: qualified module paths, then the FX node name (`['', 'layer1', 'layer1.0', 'relu_1']`).
             // FX numbers nodes across the whole graph (relu_7); without the number the name depends only on
-            // the module, and a second relu in it becomes relu_2 when names are made unique.
+            // the module, and a second relu in it becomes relu_1 when names are made unique, as the classic
+            // exporter numbers them (Relu, Relu_1): both exports of a network get the same names.
             leaf = Self.withoutCounter(last)
             scope = scopes.dropLast().last { !$0.isEmpty } ?? ""
         }
@@ -86,7 +87,7 @@ enum NodeNaming {
             }
             base = String(base.prefix(1000))
             var name = base
-            var k = 2
+            var k = 1
             while used.contains(name) {
                 name = "\(base)_\(k)"
                 k += 1

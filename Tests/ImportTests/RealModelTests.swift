@@ -31,6 +31,20 @@ struct RealModelTests {
         #expect(Printer.print(try ONNXImporter.importModel(path: Shared.model("resnet44a.onnx")).graph) == text)
     }
 
+    /// Both PyTorch exporters give the same graph and names, but for the classifier's pool and flatten.
+    @Test func bothExportersGiveTheSameGraph() throws {
+        let classic = try ONNXImporter.importModel(path: Shared.model("resnet44a.onnx"), modelName: "r").graph
+        let dynamo = try ONNXImporter.importModel(path: Shared.model("resnet44a_dynamo.onnx"), modelName: "r").graph
+        let rename = ["avg_pool2d": "averagepool", "view": "reshape"]
+        let renamed = dynamo.nodes.map { node in
+            var n = node
+            n.name = rename[n.name] ?? n.name
+            n.inputs = n.inputs.map { rename[$0] ?? $0 }
+            return n
+        }
+        #expect(renamed == classic.nodes)
+    }
+
     @Test(arguments: ["resnet44a.onnx", "resnet44a_dynamo.onnx"])
     func logitsMatchTheReference(file: String) throws {
         let model = try ONNXImporter.importModel(path: Shared.model(file))
