@@ -93,14 +93,19 @@ let compileCommand = Command(
     if quantized != nil {
         weights = WeightBinder.seeded(graph, seed: options.seed)
     } else if let fileTensors, let weightsPath {
-        // Bound against the graph with its exits, so a trained file's exit tensors count as used.
+        // Bound against the graph with its exits, so a trained file's exit tensors count as used
+        // and the heads a backbone-only file lacks are the seeded ones the passes will add.
         let withExits: Model
         do {
             withExits = try options.exits.pass(seed: options.seed).run(Model(graph: graph, weights: fileTensors))
         } catch {
             throw InputError(message: "\(args.file): \(error)")
         }
-        try warnUnused(withExits.graph, fileTensors, source: weightsPath, &console)
+        try warnUnused(withExits.graph, withExits.weights, source: weightsPath, &console)
+        let seededHeads = withExits.weights.keys.filter { fileTensors[$0] == nil }.count
+        if seededHeads > 0 {
+            console.error("\(weightsPath): note: \(seededHeads) exit-head tensors are not in the file and are seeded (seed \(options.seed)): the exits are untrained; eec train trains them")
+        }
         weights = fileTensors
     } else {
         weights = try loadWeights(graph, path: nil, seed: options.seed, &console)

@@ -179,6 +179,36 @@ import IR
         #expect(r.err.contains("ask for fewer branches"))
     }
 
+    /// A backbone-only weights file (as `eec import` writes, or a state_dict): the exit heads it
+    /// lacks are seeded, with a note, and the backbone's tensors come from the file.
+    @Test func backboneOnlyWeightsGetSeededHeads() throws {
+        let dir = try CLITempDir()
+        defer { dir.remove() }
+        let graph = try #require(try? VerifiedGraph.load(path: Self.resnet20).get().0)
+        var tensors = WeightBinder.seeded(graph, seed: 9)
+        let weights = dir.path("backbone.safetensors")
+        try SafetensorsFile.write(tensors: tensors, to: weights)
+        let r = CLI.run("compile", Self.resnet20, "--weights", weights, "--branches", "3", "--emit", "ir")
+        #expect(r.status == 0, "\(r.transcript)")
+        #expect(r.err.contains("\(weights): note: 42 exit-head tensors are not in the file and are seeded (seed 0)"), "\(r.transcript)")
+        #expect(!r.err.contains("warning"), "\(r.transcript)")
+        // The file's backbone weights are used: different ones give a different network.
+        let other = dir.path("other.safetensors")
+        try SafetensorsFile.write(tensors: WeightBinder.seeded(graph, seed: 10), to: other)
+        let again = CLI.run("compile", Self.resnet20, "--weights", other, "--branches", "3", "--emit", "c", "-o", dir.path("c2"))
+        let first = CLI.run("compile", Self.resnet20, "--weights", weights, "--branches", "3", "--emit", "c", "-o", dir.path("c1"))
+        #expect(first.status == 0 && again.status == 0, "\(first.transcript)\n\(again.transcript)")
+        let w1 = FileManager.default.contents(atPath: dir.path("c1/resnet20_weights.c"))
+        let w2 = FileManager.default.contents(atPath: dir.path("c2/resnet20_weights.c"))
+        #expect(w1 != nil && w1 != w2)
+        // A missing backbone tensor is still an error naming it.
+        tensors["conv1.weight"] = nil
+        try SafetensorsFile.write(tensors: tensors, to: weights)
+        let missing = CLI.run("compile", Self.resnet20, "--weights", weights, "--branches", "3")
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("missing tensor 'conv1.weight'"), "\(missing.transcript)")
+    }
+
     @Test func listPasses() {
         let r = CLI.run("compile", "--list-passes")
         #expect(r.status == 0, "\(r.transcript)")
