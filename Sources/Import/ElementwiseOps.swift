@@ -50,7 +50,7 @@ extension Translator {
         try emitOutput(node, node.opType == "Relu" ? .relu : .sigmoid, [try activation(node, 0)])
     }
 
-    /// Clip(min=0) is ReLU; Clip(0, 6) is ReLU6 when eec has the op.
+    /// Clip(min=0) is ReLU; Clip(0, 6) is ReLU6 (MobileNet).
     mutating func clip(_ node: ONNXNode) throws(ImportError) {
         // Since opset 11, min and max are inputs (optional, scalar); before, they were attributes.
         try node.checkAttributes([])
@@ -61,17 +61,13 @@ extension Translator {
             if i == 1 { low = c.floats[0] } else { high = c.floats[0] }
         }
         let x = try activation(node, 0)
-        let lowText = low.map { "\($0)" } ?? "-inf", highText = high.map { "\($0)" } ?? "inf"
-        let supported = "Clip(0, inf) as relu" + (OpKind(rawValue: "relu6") != nil ? ", Clip(0, 6) as relu6" : "")
-        guard low == 0 else { throw ImportError.unsupported(node, "Clip(\(lowText), \(highText))", supported: supported) }
-        switch high {
-        case nil, Float.infinity?: try emitOutput(node, .relu, [x])
-        case 6?:
-            guard let relu6 = OpKind(rawValue: "relu6") else {
-                throw ImportError.unsupported(node, "Clip(0, 6) (ReLU6): eec has no relu6 op yet", supported: supported)
-            }
-            try emitOutput(node, relu6, [x])
-        default: throw ImportError.unsupported(node, "Clip(\(lowText), \(highText))", supported: supported)
+        switch (low, high) {
+        case (0?, nil), (0?, Float.infinity?): try emitOutput(node, .relu, [x])
+        case (0?, 6?): try emitOutput(node, .relu6, [x])
+        default:
+            let text = { (v: Float?, missing: String) in v.map { "\($0)" } ?? missing }
+            throw ImportError.unsupported(node, "Clip(\(text(low, "-inf")), \(text(high, "inf")))",
+                                          supported: "Clip(0, inf) as relu, Clip(0, 6) as relu6")
         }
     }
 

@@ -95,23 +95,19 @@ struct ShortcutAndOpsetTests {
         #expect(imported.graph.nodes.map(\.op) == [.relu, .flatten])
     }
 
-    /// Clip(0, 6) is ReLU6: eec's relu6 once it has one, a clear error until then.
+    /// Clip(0, 6) is ReLU6 (MobileNet).
     @Test func clipZeroSixIsReLU6() throws {
         let x = Tensor(shape: [1, 1, 2, 2], data: [-1, 3, 7, 6.5])
         let m = ModelSpec(opset: 13, inputDims: [1, 1, 2, 2], nodes: [NodeSpec("Clip", ["x", "lo", "hi"], ["c"], name: "/features/relu6/Clip"), NodeSpec("Flatten", ["c"], ["y"])],
                           initializers: [.floats("lo", [], [0]), .floats("hi", [], [6])])
-        if let relu6 = OpKind(rawValue: "relu6") {
-            let (y, imported) = try Reference.run(m, x)
-            #expect(y.data == [0, 3, 6, 6])
-            #expect(imported.graph.nodes.map(\.op) == [relu6, .flatten])
-        } else {
-            let error = #expect(throws: ImportError.self) { try m.importModel() }
-            #expect(error?.message.contains("Clip(0, 6)") == true, "\(String(describing: error))")
-        }
+        let (y, imported) = try Reference.run(m, x)
+        #expect(y.data == [0, 3, 6, 6])
+        #expect(imported.graph.nodes.map(\.op) == [.relu6, .flatten])
+        #expect(imported.graph.nodes.map(\.name) == ["features.relu6", "flatten"])
         let other = ModelSpec(opset: 13, inputDims: [1, 1, 2, 2], nodes: [NodeSpec("Clip", ["x", "hi", "hi"], ["c"]), NodeSpec("Flatten", ["c"], ["y"])],
                               initializers: [.floats("hi", [], [6])])
         let error = #expect(throws: ImportError.self) { try other.importModel() }
         #expect(error?.message.contains("Clip(6.0, 6.0)") == true)
-        #expect(error?.message.contains("supported: Clip(0, inf) as relu") == true)
+        #expect(error?.message.contains("supported: Clip(0, inf) as relu, Clip(0, 6) as relu6") == true)
     }
 }
