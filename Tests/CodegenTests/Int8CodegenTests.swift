@@ -106,6 +106,31 @@ struct Int8CodegenTests {
         try Self.check(network, inputs: seededInputs([1, 3, 32, 32], count: 4, seed: 3), flags: testFlags + ["-DEEC_NO_VNNI"])
     }
 
+    /// On an emulated Cortex-M4F (the SMLAD tiles): the same logits, exits and classes as the
+    /// int8 interpreter, bit for bit, at thresholds that take each exit.
+    @Test(.needsQEMU, .enabled(if: haveCompiler, "needs clang"))
+    func cortexM4EqualsTheInterpreter() throws {
+        let graph = try example("resnet20")
+        let network = try Int8Network(graph, weights: WeightBinder.seeded(graph), branches: 3, block: .pool,
+                                      calibration: seededInputs([1, 3, 32, 32], count: 4))
+        let inputs = seededInputs([1, 3, 32, 32], count: 3, seed: 9)
+        let expected = inputs.map { Int8Interpreter(network.program).run($0) }
+        let exits = 3
+        var sets: [[Float]] = [Array(repeating: .greatestFiniteMagnitude, count: exits)]
+        for k in 0..<exits { sets.append((0..<exits).map { $0 == k ? -.greatestFiniteMagnitude : .greatestFiniteMagnitude }) }
+        let source = CSource(try CProgram(try LoweredProgram(network.compiled, integer: network.program)))
+        let firmware = try CortexM4Firmware(source, toolchain: try CToolchain.find(), cacheRoot: testCache)
+        for set in sets {
+            let device = try firmware.run(inputs, thresholdLogits: [set], qemu: try emulator())
+            #expect(device.answers.count == inputs.count)
+            for (s, (answer, e)) in zip(device.answers, expected).enumerated() {
+                let exit = set.firstIndex { $0 < 0 } ?? exits
+                #expect(answer.exitIndex == exit, "sample \(s)")
+                #expect(answer.logits == (exit < exits ? e.exits[exit].logits.data : e.logits.data), "sample \(s) at exit \(exit)")
+            }
+        }
+    }
+
     /// The generated int8 C is warning-free C99 under the strictest flags, with and without VNNI.
     @Test(.enabled(if: haveCompiler, "needs clang"))
     func int8CIsWarningFree() throws {
@@ -116,7 +141,8 @@ struct Int8CodegenTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try CSource(try CProgram(try LoweredProgram(network.compiled, integer: network.program))).write(to: dir)
         let tools = try CToolchain.find()
-        for extra in [["-march=native"], ["-march=x86-64"], ["-DEEC_NO_VNNI", "-march=native"]] {
+        let m4 = ["--target=thumbv7em-none-eabi", "-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+        for extra in [["-march=native"], ["-march=x86-64"], ["-DEEC_NO_VNNI", "-march=native"], m4, m4 + ["-DEEC_NO_DSP"]] {
             try tools.compile(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffreestanding", "-O2", "-c"] + extra
                               + ["resnet20.c", "resnet20_weights.c", "eec_runtime.c"], in: dir)
         }

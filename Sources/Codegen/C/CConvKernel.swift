@@ -141,9 +141,14 @@ extension ConvKernel: CKernel {
             c.line("int ky, kx, c, o;")
             if case .uint8? = int8 {} else if int8 != nil { c.line("(void)zy; (void)lo;") }
             let vnni = int8 != nil && int8Quads && block % 16 == 0
+            let dsp = int8 != nil && int8Quads
             if vnni {
                 c.line("#if EEC_VNNI")
                 emitVNNI(&c, pixels: pixels, vectors: block / 16)
+            }
+            if dsp {
+                c.line(vnni ? "#elif EEC_DSP" : "#if EEC_DSP")
+                emitDSP(&c, pixels: pixels)
                 c.line("#else")
             }
             c.block("for (o = 0; o < OB; ++o)") { c in
@@ -165,7 +170,7 @@ extension ConvKernel: CKernel {
                     }
                 }
             }
-            if vnni { c.line("#endif") }
+            if dsp { c.line("#endif") }
             c.block("for (o = 0; o < OB; ++o)") { c in
                 if let int8 {
                     c.line("const int32_t m = q[OS + o], s = q[2 * OS + o];")
@@ -214,6 +219,37 @@ extension ConvKernel {
             }
         }
         c.statements((0..<pixels).flatMap { p in (0..<vectors).map { "__builtin_memcpy(a\(p) + \(16 * $0), &v\(p)_\($0), 64);" } }, perLine: 2)
+    }
+}
+
+extension ConvKernel {
+    /// The tile's accumulation with the Cortex-M4's DSP instructions (`EEC_DSP`): per quad of
+    /// input channels, each pixel's 4 bytes zero-extended into two pairs of 16-bit lanes (UXTB16,
+    /// the second after a rotation by 8), each output's 4 weights sign-extended likewise
+    /// (SXTB16), and two SMLADs (two 16 × 16 products and a 32-bit accumulation each). The same
+    /// integers as the portable loop; the sums stay far below 2^31, so SMLAD never overflows.
+    func emitDSP(_ c: inout CWriter, pixels: Int) {
+        c.block("for (o = 0; o < OB; ++o)") { c in
+            c.statements((0..<pixels).map { "a\($0)[o] = q[o];" }, perLine: 4)
+        }
+        c.block("for (ky = 0; ky < KH; ++ky)") { c in
+            c.block("for (kx = 0; kx < KW; ++kx)") { c in
+                c.line("const uint8_t *restrict xp = in + ky * RS + kx * KS;")
+                c.line("const int8_t *restrict wp = w + (ky * KW + kx) * (C * OB);")
+                c.block("for (c = 0; c < C; c += 4)") { c in
+                    c.line("const int8_t *restrict wc = wp + c * OB;")
+                    c.line("int32_t " + (0..<pixels).map { "x\($0)l, x\($0)h" }.joined(separator: ", ") + ";")
+                    for p in 0..<pixels {
+                        c.line("EEC_UNPACK(x\(p)l, x\(p)h, xp + \(p == 0 ? "" : p == 1 ? "PS + " : "\(p) * PS + ")c, __builtin_arm_uxtb16);")
+                    }
+                    c.block("for (o = 0; o < OB; ++o)") { c in
+                        c.line("int32_t wl, wh;")
+                        c.line("EEC_UNPACK(wl, wh, wc + 4 * o, __builtin_arm_sxtb16);")
+                        c.statements((0..<pixels).map { "a\($0)[o] = __builtin_arm_smlad(x\($0)h, wh, __builtin_arm_smlad(x\($0)l, wl, a\($0)[o]));" }, perLine: 1)
+                    }
+                }
+            }
+        }
     }
 }
 

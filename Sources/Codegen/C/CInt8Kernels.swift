@@ -133,7 +133,8 @@ extension Int8Kernel: CKernel {
                     c.line("u = ((int64_t)(v[m] - v[k]) * q[0] + ((int64_t)1 << (q[1] - 1))) >> q[1];")
                     c.line("if (u < 31 * 256) sum += eec_i8_exp[u & 255] >> (int)(u >> 8);")
                 }
-                c.line("y[0] = sum > 0 ? (float)(-eec_i8_log2(sum)) * \(CNames.hexFloat(IntegerMath.logUnit)) : EEC_LOGIT_MAX;")
+                // |L| < 2^24: through int32, exact, and no int64-to-float routine on 32-bit cores (__aeabi_l2f).
+                c.line("y[0] = sum > 0 ? (float)(int32_t)(-eec_i8_log2(sum)) * \(CNames.hexFloat(IntegerMath.logUnit)) : EEC_LOGIT_MAX;")
             }
         }
     }
@@ -230,6 +231,19 @@ enum CInt8 {
             c.line("typedef int eec_v16si __attribute__((vector_size(64)));")
             c.line("#else")
             c.line("#define EEC_VNNI 0")
+            c.line("#endif")
+            c.line()
+        }
+        if kernels.contains(where: { if case .conv(let k, _) = $0 { k.int8Quads } else { false } }) {
+            c.comment(["With clang on an Arm core with the DSP extension (Cortex-M4, M7, M33) the convolution tiles use",
+                       "UXTB16, SXTB16 and SMLAD (two 16 x 16 products per instruction: the same integers); -DEEC_NO_DSP turns",
+                       "it off. EEC_UNPACK reads 4 bytes and widens bytes 0, 2 into lo and bytes 1, 3 into hi."])
+            c.line("#if defined(__clang__) && defined(__ARM_FEATURE_DSP) && !defined(EEC_NO_DSP)")
+            c.line("#define EEC_DSP 1")
+            c.line("#define EEC_UNPACK(lo, hi, p, widen) do { uint32_t eec_u_; __builtin_memcpy(&eec_u_, (p), 4); \\")
+            c.line("    (lo) = widen((int32_t)eec_u_); (hi) = widen((int32_t)((eec_u_ >> 8) | (eec_u_ << 24))); } while (0)")
+            c.line("#else")
+            c.line("#define EEC_DSP 0")
             c.line("#endif")
             c.line()
         }
