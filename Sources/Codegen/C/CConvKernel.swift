@@ -158,14 +158,29 @@ extension ConvKernel: CKernel {
                 c.block("for (kx = 0; kx < KW; ++kx)") { c in
                     c.line("const \(t.input) *restrict xp = in + ky * RS + kx * KS;")
                     c.line("const \(t.weight) *restrict wp = w + (ky * KW + kx) * (C * OB);")
-                    c.block("for (c = 0; c < C; ++c)") { c in
-                        let loads = (0..<pixels).map { p in "x\(p) = xp[\(p == 0 ? "" : p == 1 ? "PS + " : "\(p) * PS + ")c]" }
-                        c.line("const \(t.accumulator) " + loads.joined(separator: ", ") + ";")
-                        // int8 weights in quads of input channels: [c / 4][o][c % 4] (see int8Quads).
-                        c.line(int8 != nil && int8Quads ? "const int8_t *restrict wc = wp + (c >> 2) * (4 * OB) + (c & 3);" : "const \(t.weight) *restrict wc = wp + c * OB;")
-                        c.block("for (o = 0; o < OB; ++o)") { c in
-                            c.line(int8 != nil && int8Quads ? "const int32_t v = wc[4 * o];" : "const \(t.accumulator) v = wc[o];")
-                            c.statements((0..<pixels).map { "a\($0)[o] += x\($0) * v;" }, perLine: 4)
+                    if int8 != nil && int8Quads {
+                        // int8 weights in quads of input channels, [c / 4][o][c % 4] (see int8Quads):
+                        // four products per output, from contiguous weights.
+                        c.block("for (c = 0; c < C; c += 4)") { c in
+                            for p in 0..<pixels {
+                                let at = p == 0 ? "" : p == 1 ? "PS + " : "\(p) * PS + "
+                                c.line("const int32_t x\(p)a = xp[\(at)c], x\(p)b = xp[\(at)c + 1], x\(p)c = xp[\(at)c + 2], x\(p)d = xp[\(at)c + 3];")
+                            }
+                            c.line("const int8_t *restrict wc = wp + c * OB;")
+                            c.block("for (o = 0; o < OB; ++o)") { c in
+                                c.line("const int32_t va = wc[4 * o], vb = wc[4 * o + 1], vc = wc[4 * o + 2], vd = wc[4 * o + 3];")
+                                c.statements((0..<pixels).map { "a\($0)[o] += x\($0)a * va + x\($0)b * vb + x\($0)c * vc + x\($0)d * vd;" }, perLine: 1)
+                            }
+                        }
+                    } else {
+                        c.block("for (c = 0; c < C; ++c)") { c in
+                            let loads = (0..<pixels).map { p in "x\(p) = xp[\(p == 0 ? "" : p == 1 ? "PS + " : "\(p) * PS + ")c]" }
+                            c.line("const \(t.accumulator) " + loads.joined(separator: ", ") + ";")
+                            c.line("const \(t.weight) *restrict wc = wp + c * OB;")
+                            c.block("for (o = 0; o < OB; ++o)") { c in
+                                c.line("const \(t.accumulator) v = wc[o];")
+                                c.statements((0..<pixels).map { "a\($0)[o] += x\($0) * v;" }, perLine: 4)
+                            }
                         }
                     }
                 }
