@@ -106,6 +106,20 @@ struct Int8CodegenTests {
         try Self.check(network, inputs: seededInputs([1, 3, 32, 32], count: 4, seed: 3), flags: testFlags + ["-DEEC_NO_VNNI"])
     }
 
+    /// The real ResNet-44 of ../shared with 3 `sdn` exits (seeded heads), calibrated on 8
+    /// training images: the C equals the int8 interpreter on real test images.
+    @Test(.needsSharedData, .enabled(if: haveCompiler, "needs clang"))
+    func realResNet44WithExitsEqualsTheInterpreter() throws {
+        let graph = try example("resnet44a")
+        let weights = try SafetensorsFile.read(path: sharedData.appendingPathComponent("resnet44a.safetensors").path).tensors
+        let norm = ImageBatch.Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        func images(_ name: String, _ n: Int) throws -> [Tensor] {
+            Array(try ImageBatch.readInputs(path: sharedData.appendingPathComponent(name).path, sampleShape: [3, 32, 32], normalization: norm).prefix(n))
+        }
+        let network = try Int8Network(graph, weights: weights, branches: 3, block: .sdn, calibration: try images("train_x_0_24999.npy", 8))
+        try Self.check(network, inputs: try images("test_x_0_2999.npy", 12))
+    }
+
     /// On an emulated Cortex-M4F (the SMLAD tiles): the same logits, exits and classes as the
     /// int8 interpreter, bit for bit, at thresholds that take each exit.
     @Test(.needsQEMU, .enabled(if: haveCompiler, "needs clang"))
