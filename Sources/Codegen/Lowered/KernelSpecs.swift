@@ -40,26 +40,37 @@ struct MapShape: Equatable {
     var spelled: String { "\(h)x\(w)x\(c)" }
 }
 
-/// y = max(x, 0).
-struct ReluKernel: KernelSpec, OpLowering {
-    var count: Int
-    var key: String { "relu_\(count)" }
-    var summary: String { "relu over \(grouped(count)) floats" }
+/// A kernel applying one function to each of `count` floats (the kernel of an `ElementwiseOp`):
+/// key `<op>_<count>`, and a lowering that reads nothing but the output's size. A backend prints
+/// it from the function's expression alone.
+protocol ElementwiseKernel: KernelSpec, OpLowering {
+    /// The op it computes, named in the key and summary.
+    static var op: OpKind { get }
+    var count: Int { get }
+    init(count: Int)
+}
 
+extension ElementwiseKernel {
+    var key: String { "\(Self.op.name)_\(count)" }
+    var summary: String { "\(Self.op.name) over \(grouped(count)) floats" }
+}
+
+extension ElementwiseKernel where Self: Kernel {
     static func lower(_ n: NodeToLower) throws(CodegenError) -> LoweredNode {
-        LoweredNode(kernel: ReluKernel(count: elementCount(n.output)), weights: [], detail: "")
+        LoweredNode(kernel: Self(count: elementCount(n.output)), weights: [], detail: "")
     }
 }
 
-/// y = min(max(x, 0), 6).
-struct Relu6Kernel: KernelSpec, OpLowering {
+/// y = max(x, 0).
+struct ReluKernel: ElementwiseKernel {
+    static let op = OpKind.relu
     var count: Int
-    var key: String { "relu6_\(count)" }
-    var summary: String { "relu6 over \(grouped(count)) floats" }
+}
 
-    static func lower(_ n: NodeToLower) throws(CodegenError) -> LoweredNode {
-        LoweredNode(kernel: Relu6Kernel(count: elementCount(n.output)), weights: [], detail: "")
-    }
+/// y = min(max(x, 0), 6).
+struct Relu6Kernel: ElementwiseKernel {
+    static let op = OpKind.relu6
+    var count: Int
 }
 
 /// y = x0 + x1, then max(·, 0) when a ReLU was fused into the add.
@@ -200,14 +211,9 @@ struct MaxSoftmaxLogitKernel: KernelSpec, OpLowering {
 }
 
 /// 1 / (1 + e^−x), elementwise.
-struct SigmoidKernel: KernelSpec, OpLowering {
+struct SigmoidKernel: ElementwiseKernel {
+    static let op = OpKind.sigmoid
     var count: Int
-    var key: String { "sigmoid_\(count)" }
-    var summary: String { "sigmoid over \(grouped(count)) floats" }
-
-    static func lower(_ n: NodeToLower) throws(CodegenError) -> LoweredNode {
-        LoweredNode(kernel: SigmoidKernel(count: elementCount(n.output)), weights: [], detail: "")
-    }
 }
 
 /// `x[:, :, ::s, ::s]`.
