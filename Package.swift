@@ -1,5 +1,10 @@
 // swift-tools-version: 6.1
 // eec: an early-exit network compiler. No package dependencies, by design.
+//
+// No target has unsafe flags, so other packages can depend on these libraries by version
+// (tools/check-dependency shows it). The tests run the reference interpreter on whole networks,
+// which is ~20x slower at -Onone: run them optimized with `swift test -Xswiftc -O` (the README's
+// test command, and .ci/run's).
 import PackageDescription
 
 let package = Package(
@@ -15,28 +20,21 @@ let package = Package(
     ],
     targets: [
         // The graph IR: syntax, ops (shape, cost, reference semantics), verifier, tensors and file formats.
-        // Optimized even in debug builds: the reference interpreter is the oracle of many tests,
-        // and plain loops at -Onone are ~20x slower.
-        .target(name: "IR", path: "Sources/IR", swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "IR", path: "Sources/IR"),
         // Transformations and analyses over the IR, one pass per file.
         .target(name: "Passes", dependencies: ["IR"], path: "Sources/Passes"),
         // Post-training int8 quantization: the integer semantics (defined once, for the reference
         // and the generated code), calibration ranges, the quantized network and its file, and the
-        // bit-exact int8 reference interpreter. Optimized in debug builds: it runs whole networks.
-        .target(name: "Quantize", dependencies: ["IR", "Passes"], path: "Sources/Quantize",
-                swiftSettings: [.unsafeFlags(["-O"])]),
-        // Code generators (C, Swift) for a segmented, planned graph. Optimized in debug builds too:
-        // packing and printing millions of weights at -Onone would make the C backend's tests crawl.
-        .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime", "Quantize"], path: "Sources/Codegen",
-                swiftSettings: [.unsafeFlags(["-O"])]),
+        // bit-exact int8 reference interpreter.
+        .target(name: "Quantize", dependencies: ["IR", "Passes"], path: "Sources/Quantize"),
+        // Code generators (C, Swift) for a segmented, planned graph.
+        .target(name: "Codegen", dependencies: ["IR", "Passes", "Runtime", "Quantize"], path: "Sources/Codegen"),
         // The early-exit runtime: decision rules shared by the interpreter and the generated code.
         // The C runtime (Sources/Runtime/c) is copied as a resource, never compiled into this target:
         // the C backend writes it next to every generated network.
         .target(name: "Runtime", path: "Sources/Runtime", resources: [.copy("c")]),
         // PTEE training of exit heads on a frozen backbone, and threshold calibration.
-        // Optimized in debug builds too: training loops at -Onone would make the tests crawl.
-        .target(name: "Training", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Training",
-                swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "Training", dependencies: ["IR", "Passes", "Runtime"], path: "Sources/Training"),
         // ONNX import: a protobuf decoder and the translation of ONNX graphs into eec graphs and weights.
         .target(name: "Import", dependencies: ["IR"], path: "Sources/Import"),
         // The command-line driver.
