@@ -88,22 +88,17 @@ public struct CHarness: Sendable {
     /// fails when `directory` already exists: a folder there was put there the same way, complete,
     /// by another test or process that built the same network, and may be running, so it is never
     /// removed; `staging` is. Only a folder without `marker` (the file a complete build ends
-    /// with; left by hand or by an older eec) is stale: it is renamed aside, removed, and the move is tried once more.
+    /// with; left by hand or by an older eec) is stale: it is renamed aside, removed, and the move
+    /// is tried once more.
     static func moveIntoPlace(_ staging: String, _ directory: String, marker: String) throws(CodegenError) {
         let fm = FileManager.default
+        defer { try? fm.removeItem(atPath: staging) }  // gone once moved; otherwise not needed
         for attempt in 0..<2 {
             if rename(staging, directory) == 0 { return }
             let reason = String(cString: strerror(errno))
-            guard fm.fileExists(atPath: directory) else {
-                try? fm.removeItem(atPath: staging)
+            if fm.fileExists(atPath: marker) { return }
+            guard attempt == 0, fm.fileExists(atPath: directory) else {
                 throw CodegenError("\(directory): cannot move the build into place (\(reason))")
-            }
-            if fm.fileExists(atPath: marker) || attempt == 1 {
-                try? fm.removeItem(atPath: staging)
-                guard fm.fileExists(atPath: marker) else {
-                    throw CodegenError("\(directory): cannot move the build into place (\(reason))")
-                }
-                return
             }
             let stale = stagingFolder(for: directory) + "-stale"
             if rename(directory, stale) == 0 { try? fm.removeItem(atPath: stale) }
