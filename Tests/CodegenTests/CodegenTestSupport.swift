@@ -135,9 +135,13 @@ let allOpsSource = """
 
     """
 
-func allOpsGraph() throws -> VerifiedGraph {
-    switch VerifiedGraph.load(SourceFile(name: "allops.eeir", text: allOpsSource)) {
+func allOpsGraph() throws -> VerifiedGraph { try parseGraph(allOpsSource, name: "allops.eeir") }
+
+/// Parses and verifies `.eeir` text; a graph that does not load fails the test with its diagnostics.
+func parseGraph(_ text: String, name: String = "test.eeir") throws -> VerifiedGraph {
+    let source = SourceFile(name: name, text: text)
+    switch VerifiedGraph.load(source) {
     case .success(let (graph, _)): return graph
-    case .failure(let diagnostics): throw TestFailure(diagnostics.rendered(in: SourceFile(name: "allops.eeir", text: allOpsSource)))
+    case .failure(let diagnostics): throw TestFailure(diagnostics.rendered(in: source))
     }
 }

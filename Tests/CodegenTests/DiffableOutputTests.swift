@@ -16,10 +16,7 @@ struct DiffableOutputTests {
         let edited = text
             .replacingOccurrences(of: "conv2d(layer2.1.relu1,", with: "conv2d(layer2.1.mix,")
             .replacingOccurrences(of: relu, with: relu + "layer2.1.mix = conv2d(layer2.1.relu1, out=32, kernel=1)\n")
-        switch VerifiedGraph.load(SourceFile(name: "resnet20-edited.eeir", text: edited)) {
-        case .success(let (graph, _)): return graph
-        case .failure(let diagnostics): throw TestFailure(diagnostics.rendered(in: SourceFile(name: "edited", text: edited)))
-        }
+        return try parseGraph(edited, name: "resnet20-edited.eeir")
     }
 
     @Test func oneInsertedNodeGivesALocalDiff() throws {

@@ -162,10 +162,3 @@ struct Int8CodegenTests {
         }
     }
 }
-
-func parseGraph(_ text: String) throws -> VerifiedGraph {
-    switch VerifiedGraph.load(SourceFile(name: "test.eeir", text: text)) {
-    case .success(let (graph, _)): return graph
-    case .failure(let diagnostics): throw TestFailure(diagnostics.rendered(in: SourceFile(name: "test.eeir", text: text)))
-    }
-}

@@ -60,13 +60,9 @@ struct MaxSoftmaxLogitCodegenTests {
     }
 
     static func network(_ text: String) throws -> CompiledNetwork {
-        let source = SourceFile(name: "msl.eeir", text: text)
-        switch VerifiedGraph.load(source) {
-        case .success(let (graph, _)):
-            // Branches 0: the exits written in the text are kept.
-            return try CompiledNetwork(graph, weights: WeightBinder.seeded(graph, seed: 5), branches: 0)
-        case .failure(let diagnostics): throw TestFailure(diagnostics.rendered(in: source))
-        }
+        let graph = try parseGraph(text, name: "msl.eeir")
+        // Branches 0: the exits written in the text are kept.
+        return try CompiledNetwork(graph, weights: WeightBinder.seeded(graph, seed: 5), branches: 0)
     }
 
     /// C's confidence logits against the interpreter's, at the tolerance above.

@@ -116,7 +116,7 @@ struct SwiftBackendTests {
             output linear
 
             """
-        guard case .success(let (graph, _)) = VerifiedGraph.load(SourceFile(name: "tiny.eeir", text: text)) else { throw TestFailure("tiny.eeir") }
+        let graph = try parseGraph(text, name: "tiny.eeir")
         let network = try CompiledNetwork(graph, weights: WeightBinder.seeded(graph), branches: 0)
         let source = SwiftSource(try LoweredProgram(network.compiled))
         let cache = try temporary.folder()
