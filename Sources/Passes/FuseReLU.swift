@@ -1,8 +1,9 @@
 import IR
 
 /// Fuses a ReLU into the op that produces its input (conv2d, add, linear: the ops whose
-/// definition `acceptsFusedReLU`) by setting the producer's `relu=true`. The producer keeps its name; uses of the ReLU's name now read it.
-/// Only a ReLU that is the producer's sole reader is fused.
+/// definition `acceptsFusedReLU`) by setting the producer's `relu=true`. The producer keeps its
+/// name; uses of the ReLU's name now read it. Only a ReLU that is the producer's sole reader is
+/// fused.
 public struct FuseReLU: Pass {
     public init() {}
 

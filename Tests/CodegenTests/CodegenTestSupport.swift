@@ -93,9 +93,8 @@ func argmax(_ values: [Float]) -> Int {
 /// Every op and every kernel variant the C backend has, on odd shapes: strided, grouped,
 /// dilated and non-square convolutions, a remainder pixel tile and a remainder channel block,
 /// standalone BatchNorm and ReLU, a ReLU6 whose input x·4 in [−8, 8] reaches both clamps,
-/// padded max and average pooling, concat, subsample and
-/// channel padding, softmax over channels and over features, sigmoid, a transposing flatten,
-/// linear layers with and without bias.
+/// padded max and average pooling, concat, subsample and channel padding, softmax over channels
+/// and over features, sigmoid, a transposing flatten, linear layers with and without bias.
 let allOpsSource = """
     model allops
     input x: f32[1,3,11,9]
