@@ -9,6 +9,12 @@ enum Int8NodeLowering {
         func float(params: [Tensor] = []) throws(CodegenError) -> LoweredNode {
             try NodeLowering.lower(node, g, params: params)
         }
+        /// The float lowering, whose kernel (the geometry the int8 one reuses) must be a `K`.
+        func float<K: KernelSpec>(_: K.Type) throws(CodegenError) -> (K, LoweredNode) {
+            let base = try float()
+            guard let k = base.kernel as? K else { throw CodegenError("internal error: '\(node.name)' lowered to \(base.kernel.key)") }
+            return (k, base)
+        }
         func int8(_ kernel: Int8Kernel, _ base: LoweredNode, constants: [Int32]? = nil) -> LoweredNode {
             var lowered = LoweredNode(kernel: kernel, weights: [], detail: base.detail)
             lowered.constants = constants
@@ -39,35 +45,29 @@ enum Int8NodeLowering {
             return int8(.add(count: elementCount(g.shape(node.name))), try float(),
                         constants: [r.zeroPoints[0], r.multipliers[0], r.zeroPoints[1], r.multipliers[1], r.shift, r.outputZeroPoint, r.low])
         case .concat(let rescales):
-            let base = try float()
-            guard let k = base.kernel as? ConcatKernel else { throw CodegenError("internal error: '\(node.name)' is no concat") }
+            let (k, base) = try float(ConcatKernel.self)
             var table: [Int32] = []
             for r in rescales {
                 table += r.map { [1, $0.zeroPoints[0], $0.multipliers[0], $0.shift, $0.outputZeroPoint] } ?? [0, 0, 0, 1, 0]
             }
             return int8(.concat(k), base, constants: table)
         case .maxpool, .avgpool:
-            let base = try float()
-            guard let k = base.kernel as? PoolKernel else { throw CodegenError("internal error: '\(node.name)' is no pool") }
+            let (k, base) = try float(PoolKernel.self)
             if case .avgpool(let z) = op { return int8(.pool(k), base, constants: [z]) }
             return int8(.pool(k), base)
         case .globalAvgPool:
-            let base = try float()
-            guard let k = base.kernel as? GlobalAvgPoolKernel else { throw CodegenError("internal error") }
+            let (k, base) = try float(GlobalAvgPoolKernel.self)
             return int8(.globalAvgPool(k), base)
         case .relu(let z):
             return int8(.relu(count: elementCount(g.shape(node.name))), try float(), constants: [z])
         case .flatten:
-            let base = try float()
-            guard let k = base.kernel as? FlattenKernel else { throw CodegenError("internal error") }
+            let (k, base) = try float(FlattenKernel.self)
             return int8(.flatten(k), base)
         case .subsample:
-            let base = try float()
-            guard let k = base.kernel as? SubsampleKernel else { throw CodegenError("internal error") }
+            let (k, base) = try float(SubsampleKernel.self)
             return int8(.subsample(k), base)
         case .channelPad(let z):
-            let base = try float()
-            guard let k = base.kernel as? ChannelPadKernel else { throw CodegenError("internal error") }
+            let (k, base) = try float(ChannelPadKernel.self)
             return int8(.channelPad(k), base, constants: [z])
         case .maxSoftmaxLogit(let exponent, let octaves):
             let classes = elementCount(g.shape(node.inputs[0]))
