@@ -106,11 +106,7 @@ func benchInt8(_ model: Model, path: String) throws -> IntegerProgram {
     let shape = model.graph.graph.input.shape
     let inputs = (0..<8).map { _ in Tensor(shape: shape, data: (0..<elementCount(shape)).map { _ in rng.uniform(-2, 2) }) }
     let bound = try bind(model.graph, model.weights, source: "seeded weights")
-    do {
-        return try IntegerProgram(try QuantizedWeights.quantize(model, bound: bound, inputs: inputs, method: .minmax, backend: .c, path: path))
-    } catch let error as QuantizeError {
-        throw InputError(message: "\(path): error: \(error)")
-    }
+    return try QuantizedWeights.quantize(model, bound: bound, inputs: inputs, method: .minmax, backend: .c, path: path)
 }
 
 /// Where generated C and its builds are kept: `$EEC_CACHE_DIR`, else `.eec-cache` in the

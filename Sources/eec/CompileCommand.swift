@@ -77,13 +77,11 @@ let compileCommand = Command(
     var metadata: [String: String] = [:]
     var fileTensors: [String: Tensor]?
     // An int8 file (eec quantize -o): the passes run on seeded float weights, the C gets its int8 network.
-    let quantized = try QuantizedWeights.read(weightsPath)
-    if let quantized {
-        metadata = quantized.metadata
-    } else if let weightsPath {
-        let file = try TrainedWeights.read(weightsPath)
-        metadata = file.metadata
-        fileTensors = file.tensors
+    var quantized: SafetensorsFile?
+    switch try weightsPath.map(WeightsFile.read) {
+    case .int8(let file)?: (quantized, metadata) = (file, file.metadata)
+    case .float(let file)?: (fileTensors, metadata) = (file.tensors, file.metadata)
+    case nil: break
     }
     options.exits = try exitConfiguration(args, recorded: metadata, weightsPath: weightsPath)
     if options.thresholds == nil, let recorded = try recordedThresholds(metadata, source: weightsPath) {

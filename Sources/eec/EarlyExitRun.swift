@@ -98,19 +98,18 @@ enum EarlyExitRun {
         // Weights and exits: a trained file's recorded exits are used; flags must agree with them.
         let tensors: [String: Tensor]
         var metadata: [String: String] = [:]
-        let quantized = try QuantizedWeights.read(weightsPath)
-        if let quantized {
+        var quantized: SafetensorsFile?
+        switch try weightsPath.map(WeightsFile.read) {
+        case .int8(let file)?:
             guard !onDevice && !onSwift else {
                 throw InputError(message: "\(weightsPath ?? ""): error: an int8 network runs in the generated C (--backend c) or the int8 interpreter (--backend interp)")
             }
             tensors = WeightBinder.seeded(backbone, seed: seed)
-            metadata = quantized.metadata
-        } else if let weightsPath {
-            let file = try TrainedWeights.read(weightsPath)
-            _ = try bind(backbone, file.tensors, source: weightsPath)
-            tensors = file.tensors
-            metadata = file.metadata
-        } else {
+            (quantized, metadata) = (file, file.metadata)
+        case .float(let file)?:
+            _ = try bind(backbone, file.tensors, source: weightsPath ?? "")
+            (tensors, metadata) = (file.tensors, file.metadata)
+        case nil:
             tensors = try loadWeights(backbone, path: nil, seed: seed, &console)
         }
         let configuration = try exitConfiguration(args, recorded: metadata, weightsPath: weightsPath)

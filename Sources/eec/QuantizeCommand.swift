@@ -53,7 +53,7 @@ let quantizeCommand = Command(
     let progress = Progress(console: console)
     let network = try QuantizedWeights.quantize(compiled, bound: bound, inputs: inputs, method: method, backend: backend, path: path) {
         progress.bar("calibrating", $0, inputs.count, "")
-    }
+    }.network
     progress.finishBar()
     let seconds = Date().timeIntervalSince(start)
     var metadata = file.metadata
@@ -78,21 +78,11 @@ let quantizeCommand = Command(
 /// seeded float weights (the passes read only its structure), then the file's int8 network is
 /// matched against the compiled graph by node name and shape.
 enum QuantizedWeights {
-    /// The file when it is an int8 network, nil for a float one.
-    static func read(_ path: String?) throws(InputError) -> SafetensorsFile? {
-        guard let path else { return nil }
-        do {
-            let file = try SafetensorsFile.read(path: path)
-            return QuantizedFile.isQuantized(file.metadata) ? file : nil
-        } catch {
-            throw InputError(message: error.description)
-        }
-    }
-
     /// Calibrates every activation of `compiled` (after the passes) on `inputs`, in the generated
-    /// C (a harness streaming every tensor out) or the reference interpreter, and quantizes it.
+    /// C (a harness streaming every tensor out) or the reference interpreter, and quantizes it;
+    /// the result is the int8 program, so a network that cannot be run is an error here.
     static func quantize(_ compiled: Model, bound: BoundWeights, inputs: [Tensor], method: RangeMethod, backend: EarlyExitRun.Backend,
-                         path: String, progress: (Int) -> Void = { _ in }) throws -> QuantizedNetwork {
+                         path: String, progress: (Int) -> Void = { _ in }) throws -> IntegerProgram {
         let graph = compiled.graph.graph
         let needed = graph.ancestors(of: [graph.output.name] + graph.exits.flatMap { [$0.classifier, $0.confidence] })
         let names = [graph.input.name] + graph.nodes.indices.filter { needed[$0] }.map { graph.nodes[$0].name }
@@ -113,9 +103,7 @@ enum QuantizedWeights {
         }
         do {
             let observed = collector
-            let network = try Quantizer.quantize(compiled.graph, weights: bound, ranges: { observed.range($0, method: method) })
-            _ = try IntegerProgram(network)
-            return network
+            return try IntegerProgram(Quantizer.quantize(compiled.graph, weights: bound, ranges: { observed.range($0, method: method) }))
         } catch {
             throw InputError(message: "\(path): error: \(error)")
         }
@@ -128,5 +116,22 @@ enum QuantizedWeights {
         } catch {
             throw InputError(message: error.description)
         }
+    }
+}
+
+/// The `--weights` file of compile and run, read once: float tensors (a backbone, or a trained or
+/// calibrated file), or an int8 network (`eec quantize -o`), told apart by its metadata.
+enum WeightsFile {
+    case float(TrainedWeights)
+    case int8(SafetensorsFile)
+
+    static func read(_ path: String) throws(InputError) -> WeightsFile {
+        let file: SafetensorsFile
+        do {
+            file = try SafetensorsFile.read(path: path)
+        } catch {
+            throw InputError(message: error.description)
+        }
+        return QuantizedFile.isQuantized(file.metadata) ? .int8(file) : .float(TrainedWeights(tensors: file.tensors, metadata: file.metadata))
     }
 }
