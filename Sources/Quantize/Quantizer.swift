@@ -40,12 +40,12 @@ public enum Quantizer {
                 }
                 let r = try range(node.name)
                 let largest = max(abs(r.low), abs(r.high), 1e-6)
-                tensors[node.name] = .logits(exponent: Int32(min(60, max(-20, Int((22 - log2(Double(largest))).rounded(.down)) - 0))))
+                tensors[node.name] = .logits(exponent: Int32(min(60, max(-20, Int((22 - log2(Double(largest))).rounded(.down))))))
             } else {
                 switch node.op {
                 case .maxpool, .avgpool, .globalAvgPool, .flatten, .subsample, .channelPad, .relu:
                     tensors[node.name] = inputQuant[0]
-                case .concat where Set(inputQuant.map { $0?.activation.map { "\($0.scale) \($0.zeroPoint)" } ?? "" }).count == 1:
+                case .concat where inputQuant.allSatisfy({ $0?.activation == inputQuant[0]?.activation }):
                     tensors[node.name] = inputQuant[0]
                 default:
                     let r = try range(node.name)
