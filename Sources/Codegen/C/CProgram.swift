@@ -152,12 +152,10 @@ public struct CProgram: Sendable {
                     arguments += call.weights.map { "(const int8_t *)(const void *)w + \(weightName[$0.name] ?? "\($0.offset)")" }
                     if let table = call.constants { arguments.append(tableName[table] ?? table) }
                     if call.usesScratch { arguments.append("(uint8_t *)(a + \(window))") }
-                    return Call(node: call.node, function: functionOf[call.node] ?? "", comment: call.description,
-                                kernel: kernels[call.kernelIndex].name, arguments: arguments,
-                                usesWeights: !call.weights.isEmpty, macs: call.macs)
+                } else {
+                    arguments += call.weights.map { "w + \(weightName[$0.name] ?? "\($0.offset)")" }
+                    if call.usesScratch { arguments.append("a + \(window)") }
                 }
-                arguments += call.weights.map { "w + \(weightName[$0.name] ?? "\($0.offset)")" }
-                if call.usesScratch { arguments.append("a + \(window)") }
                 return Call(node: call.node, function: functionOf[call.node] ?? "", comment: call.description,
                             kernel: kernels[call.kernelIndex].name, arguments: arguments,
                             usesWeights: !call.weights.isEmpty, macs: call.macs)
