@@ -18,7 +18,7 @@ let importCommand = Command(
         computations on constants are folded; an op, attribute or value eec cannot run exactly
         is an error naming the node and what is supported (exit 1).
 
-        \(wrapped("Ops: " + ONNXImporter.supportedOps.joined(separator: ", ") + "."))
+        \(Help.wrap("Ops: " + ONNXImporter.supportedOps.joined(separator: ", ") + ".", indent: ""))
         """
 ) { args, console in
     try importONNX(args.file, to: args[ImportOptions.out], weightsOut: args[ImportOptions.weightsOut], &console)
@@ -48,18 +48,4 @@ func importONNX(_ path: String, to out: String, weightsOut: String?, _ console: 
     let source = imported.producer.isEmpty ? "" : ", written by \(imported.producer)"
     console.print("imported \(path) (ai.onnx opset \(imported.opset)\(source)) in \(String(format: "%.2f", seconds)) s")
     console.print("wrote \(out) (\(imported.graph.nodes.count) nodes) and \(weightsPath) (\(imported.weights.count) tensors, \(parameters) parameters)")
-}
-
-/// `text` cut into lines of at most 92 characters at spaces, for --help.
-private func wrapped(_ text: String) -> String {
-    var lines: [String] = []
-    var line = ""
-    for word in text.split(separator: " ") {
-        if !line.isEmpty && line.count + 1 + word.count > 92 {
-            lines.append(line)
-            line = ""
-        }
-        line += (line.isEmpty ? "" : " ") + word
-    }
-    return (lines + [line]).joined(separator: "\n")
 }
