@@ -1,8 +1,8 @@
 import Foundation
 import IR
 
-/// A `TensorProto`: an initializer, a `Constant`'s value, or an attribute tensor. The values stay
-/// encoded until `constant(modelDirectory:)` converts them, so unused tensors cost nothing.
+/// A `TensorProto`: an initializer, a `Constant`'s value, or an attribute tensor, with its values as
+/// encoded; `constant(_:modelDirectory:)` converts them.
 public struct ONNXTensor: Sendable {
     public var name = ""
     public var dims: [Int64] = []
@@ -161,11 +161,7 @@ extension ONNXTensor {
     }
 
     private static func decodeRaw(_ raw: [UInt8], type: Int32, count: Int) -> Constant.Values {
-        func le(_ at: Int, _ size: Int) -> UInt64 {
-            var v: UInt64 = 0
-            for i in 0..<size { v |= UInt64(raw[at + i]) << (8 * UInt64(i)) }
-            return v
-        }
+        func le(_ at: Int, _ size: Int) -> UInt64 { ProtobufReader.littleEndian(raw, at, size) }
         switch type {
         case ONNXDataType.float:
             return .floats(raw.withUnsafeBytes { p in (0..<count).map { Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } })

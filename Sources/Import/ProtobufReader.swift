@@ -226,7 +226,10 @@ struct ProtobufReader {
         return v
     }
 
-    private func littleEndian(_ at: Int, _ size: Int) -> UInt64 {
+    private func littleEndian(_ at: Int, _ size: Int) -> UInt64 { Self.littleEndian(bytes, at, size) }
+
+    /// The `size`-byte little-endian value at `at` (also how `raw_data` stores tensor elements).
+    static func littleEndian(_ bytes: [UInt8], _ at: Int, _ size: Int) -> UInt64 {
         var v: UInt64 = 0
         for i in 0..<size { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
         return v
