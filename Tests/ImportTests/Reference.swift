@@ -25,7 +25,6 @@ enum Reference {
             } } }
             y[((b * o + oc) * oh + i) * ow + j] = Float(acc)
         } } } }
-        _ = c
         return Tensor(shape: [n, o, oh, ow], data: y)
     }
 
