@@ -31,7 +31,6 @@ struct ConvKernel: KernelSpec, OpLowering {
     var summaryAbove: Bool { false }
 
     var key: String {
-        func pair(_ p: (Int, Int)) -> String { p.0 == p.1 ? "\(p.0)" : "\(p.0)x\(p.1)" }
         var k = "conv\(kernel.0)x\(kernel.1)_s\(pair(stride))_p\(pair(pad))"
         if dilation != (1, 1) { k += "_d\(pair(dilation))" }
         if groups != 1 { k += "_g\(groups)" }
@@ -63,9 +62,12 @@ struct ConvKernel: KernelSpec, OpLowering {
                                           data: KernelLayout.packConv(n.params[0], groups: kernel.groups, block: kernel.block))]
         if n.params.count > 1 { weights.append(.init(name: "bias", layout: "[\(y.c)]", data: n.params[1].data)) }
         var detail = " \(kh)x\(kw)"
-        if kernel.stride != (1, 1) { detail += " stride \(kernel.stride.0 == kernel.stride.1 ? "\(kernel.stride.0)" : "\(kernel.stride.0)x\(kernel.stride.1)")" }
-        if kernel.pad != (0, 0) { detail += " pad \(kernel.pad.0 == kernel.pad.1 ? "\(kernel.pad.0)" : "\(kernel.pad.0)x\(kernel.pad.1)")" }
+        if kernel.stride != (1, 1) { detail += " stride \(pair(kernel.stride))" }
+        if kernel.pad != (0, 0) { detail += " pad \(pair(kernel.pad))" }
         if kernel.groups != 1 { detail += " groups \(kernel.groups)" }
         return LoweredNode(kernel: kernel, weights: weights, detail: detail + n.reluNote)
     }
 }
+
+/// `3` for (3, 3), `3x1` for (3, 1): a pair in kernel keys and node comments.
+private func pair(_ p: (Int, Int)) -> String { p.0 == p.1 ? "\(p.0)" : "\(p.0)x\(p.1)" }
