@@ -3,7 +3,7 @@
 //
 // No target has unsafe flags, so other packages can depend on these libraries by version
 // (tools/check-dependency shows it). The tests run the reference interpreter on whole networks,
-// which is ~20x slower at -Onone: run them optimized with `swift test -Xswiftc -O` (the README's
+// which is ~11x slower at -Onone: run them optimized with `swift test -Xswiftc -O` (the README's
 // test command, and .ci/run's).
 import PackageDescription
 
