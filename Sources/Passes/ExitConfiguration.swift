@@ -109,27 +109,6 @@ public struct ExitConfiguration: Equatable, Sendable {
         self.init(branches: branches, distribution: distribution, block: block, convention: convention,
                   candidateOps: ops, sites: sites, confidence: confidence)
     }
-
-    /// Each setting the command line gave that differs from the recorded one.
-    public func conflicts(with other: ExitConfiguration, given: Set<String>) -> [String] {
-        var out: [String] = []
-        if given.contains("--branches"), other.sites == .distribution, other.branches != branches {
-            out.append("--branches \(other.branches) (trained with \(branches))")
-        }
-        if given.contains("--distribution"), other.distribution != distribution {
-            out.append("--distribution \(other.distribution.rawValue) (trained with \(distribution.rawValue))")
-        }
-        if given.contains("--exit-block"), other.block != block { out.append("--exit-block \(other.block) (trained with \(block))") }
-        if given.contains("--cost"), other.convention != convention { out.append("--cost \(other.convention.rawValue) (trained with \(convention.rawValue))") }
-        if given.contains("--exit-after"), other.candidateOps != candidateOps { out.append("--exit-after (trained with \(metadata["eec.exit_after"] ?? "every cut point"))") }
-        if given.contains("--confidence"), other.confidence != confidence {
-            out.append("--confidence \(other.confidence.rawValue) (trained with \(confidence.rawValue))")
-        }
-        if given.contains("--exit-at") || (given.contains("--branches") && other.sites == .everyCandidate), other.sites != sites {
-            out.append("exits at \(other.metadata["eec.exit_at"] ?? "the distribution's points") (trained with exits after \(metadata["eec.exit_at"] ?? "the distribution's points"))")
-        }
-        return out
-    }
 }
 
 /// A recorded exit configuration that cannot be read.

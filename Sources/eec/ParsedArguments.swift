@@ -84,9 +84,6 @@ struct ParsedArguments: Sendable {
     /// Whether the option was given, whatever its value type.
     func isGiven(_ option: any DeclaredOption) -> Bool { values[option.spec.name] != nil }
 
-    /// The declared names of the options given.
-    var given: Set<String> { Set(values.keys) }
-
     /// The one positional of a `.one` command (the parser has checked there is one).
     var file: String { positionals.first ?? "" }
 }

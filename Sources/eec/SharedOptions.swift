@@ -109,11 +109,37 @@ func exitConfiguration(_ args: ParsedArguments, recorded: [String: String], weig
         throw InputError(message: "\(weightsPath ?? "weights"): error: \(error)")
     }
     guard let stored else { return fromFlags }
-    let conflicts = stored.conflicts(with: fromFlags, given: args.given)
+    let conflicts = flagConflicts(args, flags: fromFlags, recorded: stored)
     guard conflicts.isEmpty else {
         throw InputError(message: "\(weightsPath ?? "weights"): error: the file was trained with other exits: \(conflicts.joined(separator: "; "))")
     }
     return stored
+}
+
+/// Each exit option given that differs from what the file records.
+private func flagConflicts(_ args: ParsedArguments, flags: ExitConfiguration, recorded: ExitConfiguration) -> [String] {
+    typealias O = ExitOptions
+    var out: [String] = []
+    if args.has(O.branches), flags.sites == .distribution, flags.branches != recorded.branches {
+        out.append("\(O.branches.name) \(flags.branches) (trained with \(recorded.branches))")
+    }
+    if args.has(O.distribution), flags.distribution != recorded.distribution {
+        out.append("\(O.distribution.name) \(flags.distribution.rawValue) (trained with \(recorded.distribution.rawValue))")
+    }
+    if args.has(O.block), flags.block != recorded.block { out.append("\(O.block.name) \(flags.block) (trained with \(recorded.block))") }
+    if args.has(O.cost), flags.convention != recorded.convention {
+        out.append("\(O.cost.name) \(flags.convention.rawValue) (trained with \(recorded.convention.rawValue))")
+    }
+    if args.has(O.exitAfter), flags.candidateOps != recorded.candidateOps {
+        out.append("\(O.exitAfter.name) (trained with \(recorded.metadata["eec.exit_after"] ?? "every cut point"))")
+    }
+    if args.has(O.confidence), flags.confidence != recorded.confidence {
+        out.append("\(O.confidence.name) \(flags.confidence.rawValue) (trained with \(recorded.confidence.rawValue))")
+    }
+    if args.has(O.exitAt) || (args.has(O.branches) && flags.sites == .everyCandidate), flags.sites != recorded.sites {
+        out.append("exits at \(flags.metadata["eec.exit_at"] ?? "the distribution's points") (trained with exits after \(recorded.metadata["eec.exit_at"] ?? "the distribution's points"))")
+    }
+    return out
 }
 
 /// A batch of images and what goes with it (train, calibrate, run).
