@@ -107,7 +107,7 @@ struct Rule: Sendable {
     /// `a` only means something with `b`.
     static func requires(_ a: any DeclaredOption, _ b: any DeclaredOption, _ why: String) -> Rule {
         Rule { args throws(UsageError) in
-            if args.isGiven(a) && !args.isGiven(b) { throw UsageError(message: "\(a.spec.name) needs \(b.spec.synopsis): \(why)") }
+            if args.has(a) && !args.has(b) { throw UsageError(message: "\(a.spec.name) needs \(b.spec.synopsis): \(why)") }
         }
     }
 

@@ -36,7 +36,7 @@ enum CompileFlags {
                                                      : "--emit swift needs -o DIR, the folder to write the Swift package to")
             }
             if emit != .c && emit != .swift {
-                for option: any DeclaredOption in [ThresholdOptions.threshold, ThresholdOptions.thresholds] where args.isGiven(option) {
+                for option: any DeclaredOption in [ThresholdOptions.threshold, ThresholdOptions.thresholds] where args.has(option) {
                     throw UsageError(message: "\(option.spec.name) sets the thresholds compiled into the code: it needs --emit c or --emit swift")
                 }
                 if emit != nil && args.has(CompileFlags.align) {
@@ -44,7 +44,7 @@ enum CompileFlags {
                 }
             }
             if emit != nil {
-                for option: any DeclaredOption in [CompileFlags.json, CompileFlags.headLinearsOnly] where args.isGiven(option) {
+                for option: any DeclaredOption in [CompileFlags.json, CompileFlags.headLinearsOnly] where args.has(option) {
                     throw UsageError(message: "\(option.spec.name) shapes the printed plan: it does not go with --emit")
                 }
             }

@@ -36,7 +36,7 @@ enum EarlyExitRun {
     static func wanted(_ args: ParsedArguments) -> Bool {
         if args[RunOptions.backend] != .interp || args[RunOptions.json] { return true }
         let earlyExit: [any DeclaredOption] = ExitOptions.all + [ThresholdOptions.threshold, ThresholdOptions.thresholds, RunOptions.exits]
-        if earlyExit.contains(where: args.isGiven) { return true }
+        if earlyExit.contains(where: args.has) { return true }
         guard let path = args[RunOptions.weights], let file = try? TrainedWeights.read(path) else { return false }
         return file.metadata["eec.branches"] != nil || QuantizedFile.isQuantized(file.metadata)
     }

@@ -78,11 +78,8 @@ struct ParsedArguments: Sendable {
         return (stored as? Value) ?? option.fallback
     }
 
-    /// Whether the option was given (under any of its spellings).
-    func has<Value>(_ option: Option<Value>) -> Bool { values[option.name] != nil }
-
-    /// Whether the option was given, whatever its value type.
-    func isGiven(_ option: any DeclaredOption) -> Bool { values[option.spec.name] != nil }
+    /// Whether the option was given (under any of its spellings), whatever its value type.
+    func has(_ option: any DeclaredOption) -> Bool { values[option.spec.name] != nil }
 
     /// The one positional of a `.one` command (the parser has checked there is one).
     var file: String { positionals.first ?? "" }

@@ -56,7 +56,7 @@ enum ExitOptions {
     static func needExits(weights: Option<String?>) -> Rule {
         .check { args throws(UsageError) in
             guard !args.has(weights), count(args) == 0 || (count(args) == nil && args[branches] != .all) else { return }
-            for option in shaping where args.isGiven(option) {
+            for option in shaping where args.has(option) {
                 throw UsageError(message: "\(option.spec.name) shapes the exits, but there are none: give --branches N, --branches all or --exit-at (or --weights with trained exits)")
             }
         }

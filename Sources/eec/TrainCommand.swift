@@ -34,8 +34,8 @@ enum TrainOptions {
 
     static let rules: [Rule] = [
         .check { args throws(UsageError) in
-            if args.has(ExitOptions.confidence) && args[ExitOptions.confidence] == .softmax {
-                for option in lossOptions where args.isGiven(option) {
+            if args[ExitOptions.confidence] == .softmax {
+                for option in lossOptions where args.has(option) {
                     throw UsageError(message: "\(option.spec.name) shapes the cost-aware loss of a learnt confidence; with --confidence softmax each classifier learns alone")
                 }
             }
