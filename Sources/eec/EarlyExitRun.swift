@@ -139,18 +139,11 @@ enum EarlyExitRun {
         case .interp where quantized != nil:
             let integer = try QuantizedWeights.program(quantized!, compiled: try compile(withExits, path: path))
             let interpreter = Int8Interpreter(integer)
-            let limits = thresholds.map(ExitRule.logitThreshold)
-            var out: [Answer] = []
-            let start = Date()
-            for input in inputs {
-                let r = interpreter.run(input)
-                let k = ExitRule.firstExit(confidenceLogits: r.exits.map(\.confidence), thresholdLogits: limits)
-                let logits = k < r.exits.count ? r.exits[k].logits.data : r.logits.data
-                out.append(Answer(classIndex: argmax(logits), exitIndex: k, backboneClass: argmax(r.logits.data), logits: logits, macs: nil))
+            (answers, secondsPerSample) = everyExitEvaluated(inputs, thresholds: thresholds) {
+                let r = interpreter.run($0)
+                return (r.logits, r.exits)
             }
-            secondsPerSample = Date().timeIntervalSince(start) / Double(max(1, inputs.count))
             backboneSecondsPerSample = secondsPerSample
-            answers = out
             how = "int8 reference interpreter, every exit evaluated"
         case .interp:
             let bound = try bind(withExits.graph, withExits.weights, source: weightsPath ?? "seeded weights")
@@ -159,17 +152,10 @@ enum EarlyExitRun {
             let backboneStart = Date()
             for input in inputs { _ = plain.run(input) }
             backboneSecondsPerSample = Date().timeIntervalSince(backboneStart) / Double(max(1, inputs.count))
-            let limits = thresholds.map(ExitRule.logitThreshold)
-            var out: [Answer] = []
-            let start = Date()
-            for input in inputs {
-                let r = interpreter.run(input)
-                let k = ExitRule.firstExit(confidenceLogits: r.exits.map(\.confidence), thresholdLogits: limits)
-                let logits = k < r.exits.count ? r.exits[k].logits.data : r.logits.data
-                out.append(Answer(classIndex: argmax(logits), exitIndex: k, backboneClass: argmax(r.logits.data), logits: logits, macs: nil))
+            (answers, secondsPerSample) = everyExitEvaluated(inputs, thresholds: thresholds) {
+                let r = interpreter.run($0)
+                return (r.logits, r.exits)
             }
-            secondsPerSample = Date().timeIntervalSince(start) / Double(max(1, inputs.count))
-            answers = out
             how = "reference interpreter, every exit evaluated"
         case .c where onDevice: // issue 13: DeviceRun runs and reports
             return try DeviceRun.run(args, withExits, thresholds: thresholds, inputs: inputs, labels: labels,
@@ -212,6 +198,23 @@ enum EarlyExitRun {
         }
         try write(answers, classes: backbone.classes, args)
         return ExitStatus.ok
+    }
+
+    /// An interpreter's run of every sample (float or int8: each gives the final logits and every
+    /// exit's), the exit rule applied afterwards; and the seconds per sample.
+    static func everyExitEvaluated(_ inputs: [Tensor], thresholds: [Double],
+                                   run: (Tensor) -> (logits: Tensor, exits: [(logits: Tensor, confidence: Float)]))
+        -> (answers: [Answer], secondsPerSample: Double) {
+        let limits = thresholds.map(ExitRule.logitThreshold)
+        var answers: [Answer] = []
+        let start = Date()
+        for input in inputs {
+            let r = run(input)
+            let k = ExitRule.firstExit(confidenceLogits: r.exits.map(\.confidence), thresholdLogits: limits)
+            let logits = k < r.exits.count ? r.exits[k].logits.data : r.logits.data
+            answers.append(Answer(classIndex: argmax(logits), exitIndex: k, backboneClass: argmax(r.logits.data), logits: logits, macs: nil))
+        }
+        return (answers, Date().timeIntervalSince(start) / Double(max(1, inputs.count)))
     }
 
     static func report(_ answers: [Answer], labels: [Int]?, thresholds: [Double], withExits: VerifiedGraph,
