@@ -58,13 +58,12 @@ let calibrateCommand = Command(
         console.error("\(weightsPath): warning: no trained exits recorded; exit tensors missing from the file are seeded, so the sweep shows untrained exits")
     }
     let withExits: Model
-    let compiled: Model
     do {
         withExits = try configuration.pass.run(Model(graph: backbone, weights: file.tensors))
-        compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
     } catch {
         throw InputError(message: "\(path): \(error)")
     }
+    let compiled = try EarlyExitRun.compile(withExits, path: path)
     let bound = try bind(withExits.graph, withExits.weights, source: weightsPath)
     let (inputs, range) = try readData(args, graph: backbone)
     let labels = try readLabels(args, range: range, classes: backbone.classes)
@@ -79,7 +78,7 @@ let calibrateCommand = Command(
         progress.finishBar()
     case .c:
         let exits = withExits.graph.graph.exits.count
-        let harness = try EarlyExitRun.harness(withExits, thresholds: Array(repeating: 1, count: exits), path: path, command: "calibrate")
+        let harness = try EarlyExitRun.harness(compiled, thresholds: Array(repeating: 1, count: exits), command: "calibrate")
         let all: [CHarness.AllExits]
         do {
             all = try harness.runAll(inputs)

@@ -31,13 +31,13 @@ enum DeviceBench {
         let cache = try cacheRoot()
         for path in args.positionals.isEmpty ? defaultFiles : args.positionals {
             let graph = try loadGraph(path, &console)
-            let compiled: Model
+            let withExits: Model
             do {
-                let withExits = try configuration.pass(seed: seed).run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
-                compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
+                withExits = try configuration.pass(seed: seed).run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
             } catch {
                 throw InputError(message: "\(path): \(error)")
             }
+            let compiled = try EarlyExitRun.compile(withExits, path: path)
             do {
                 try bench(compiled, qemu: qemu, cache: cache, &console)
                 // The int8 network beside it (eec quantize's, ranges from 8 seeded inputs).

@@ -71,7 +71,7 @@ enum DeviceRun {
         } catch {
             throw InputError(message: "eec run: \(error)")
         }
-        let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run")
+        let harness = try EarlyExitRun.harness(EarlyExitRun.compile(withExits, path: path), thresholds: thresholds, command: "run")
         let program = harness.source.program
         let exits = program.exits.count
         let limits = thresholds.map(CSource.thresholdLogit)

@@ -41,12 +41,11 @@ enum EarlyExitRun {
         return file.metadata["eec.branches"] != nil || QuantizedFile.isQuantized(file.metadata)
     }
 
-    /// The generated C of a graph with exits (fused and segmented here), built with the host
+    /// The generated C of a graph with exits, `compiled` (by `compile`), built with the host
     /// compiler in the cache folder, ready to run batches.
     /// `quantized`: an int8 file (eec quantize -o) whose network the C runs instead of the float weights.
-    static func harness(_ withExits: Model, thresholds: [Double], path: String, command: String,
+    static func harness(_ compiled: Model, thresholds: [Double], command: String,
                         quantized: SafetensorsFile? = nil) throws -> CHarness {
-        let compiled = try compile(withExits, path: path)
         let cache = try cacheRoot()
         do {
             let integer = try quantized.map { file throws(InputError) in try QuantizedWeights.program(file, compiled: compiled) }
@@ -166,9 +165,9 @@ enum EarlyExitRun {
             (answers, secondsPerSample, backboneSecondsPerSample) = (measured.answers, measured.secondsPerSample, measured.backboneSecondsPerSample)
             (spent, how) = (measured.spent, measured.how)
         case .c:
-            let harness = try EarlyExitRun.harness(withExits, thresholds: thresholds, path: path, command: "run", quantized: quantized)
+            let harness = try EarlyExitRun.harness(compile(withExits, path: path), thresholds: thresholds, command: "run", quantized: quantized)
             // The backbone alone, compiled and timed in the same run: the figure the exits must beat.
-            let plain = try EarlyExitRun.harness(Model(graph: backbone, weights: tensors), thresholds: [], path: path, command: "run",
+            let plain = try EarlyExitRun.harness(compile(Model(graph: backbone, weights: tensors), path: path), thresholds: [], command: "run",
                                                  quantized: quantized)
             let program = harness.source.program
             do {

@@ -11,12 +11,7 @@ import Training
 enum FeatureDump {
     static func run(_ withExits: Model, features: [String], inputs: [Tensor], half: Bool, path: String,
                     progress: @escaping (Int) -> Void) throws -> FeatureCache {
-        let compiled: Model
-        do {
-            compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
-        } catch {
-            throw InputError(message: "\(path): \(error)")
-        }
+        let compiled = try EarlyExitRun.compile(withExits, path: path)
         let names = compiledNames(features, withExits: withExits.graph, compiled: compiled.graph)
         let shapes = features.map { Array(withExits.graph.shape($0).dropFirst()) }
         var cache = FeatureCache(shapes: shapes, samples: inputs.count, classes: withExits.graph.classes, half: half)

@@ -43,12 +43,6 @@ enum SwiftRun {
 
     /// Fused, segmented and lowered, as the C backend's harness compiles it.
     private static func lower(_ model: Model, thresholds: [Double], path: String) throws -> LoweredProgram {
-        let compiled: Model
-        do {
-            compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(model)
-        } catch {
-            throw InputError(message: "\(path): \(error)")
-        }
-        return try LoweredProgram(compiled, thresholds: thresholds)
+        try LoweredProgram(EarlyExitRun.compile(model, path: path), thresholds: thresholds)
     }
 }
