@@ -106,7 +106,7 @@ let compileCommand = Command(
         }
         weights = fileTensors
     } else {
-        weights = try loadWeights(graph, path: nil, seed: options.seed, &console)
+        weights = try loadWeights(graph, from: nil, seed: options.seed, &console)
     }
     var withExits: VerifiedGraph?
     let compiled: Model

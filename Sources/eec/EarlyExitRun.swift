@@ -33,12 +33,15 @@ enum EarlyExitRun {
     /// Whether `eec run` takes this path rather than the plain backbone run: exits asked for
     /// or recorded in the weights, a threshold, `--exits`, a backend other than the
     /// interpreter, or `--json`.
-    static func wanted(_ args: ParsedArguments) -> Bool {
+    static func wanted(_ args: ParsedArguments, weights: WeightsFile?) -> Bool {
         if args[RunOptions.backend] != .interp || args[RunOptions.json] { return true }
         let earlyExit: [any DeclaredOption] = ExitOptions.all + [ThresholdOptions.threshold, ThresholdOptions.thresholds, RunOptions.exits]
         if earlyExit.contains(where: args.has) { return true }
-        guard let path = args[RunOptions.weights], let file = try? TrainedWeights.read(path) else { return false }
-        return file.metadata["eec.branches"] != nil || QuantizedFile.isQuantized(file.metadata)
+        switch weights {
+        case .int8?: return true
+        case .float(let file)?: return file.metadata["eec.branches"] != nil
+        case nil: return false
+        }
     }
 
     /// The generated C of a graph with exits, `compiled` (by `compile`), built with the host
@@ -82,7 +85,8 @@ enum EarlyExitRun {
         var language = "C"
     }
 
-    static func run(_ args: ParsedArguments, _ console: inout Console) throws -> Int32 {
+    /// `backbone`: FILE, loaded; `weights`: the `--weights` file, read.
+    static func run(_ args: ParsedArguments, backbone: VerifiedGraph, weights: WeightsFile?, _ console: inout Console) throws -> Int32 {
         let path = args.file
         // Issue 13: `--backend cortex-m4` runs the C backend's network on an emulated device (DeviceRun.swift).
         let onDevice = args[RunOptions.backend] == .cortexM4
@@ -92,13 +96,12 @@ enum EarlyExitRun {
         let thresholdOption = ThresholdOption(args)
         let seed = args[seedOption]
         let weightsPath = args[RunOptions.weights]
-        let backbone = try loadGraph(path, &console)
 
         // Weights and exits: a trained file's recorded exits are used; flags must agree with them.
         let tensors: [String: Tensor]
         var metadata: [String: String] = [:]
         var quantized: SafetensorsFile?
-        switch try weightsPath.map(WeightsFile.read) {
+        switch weights {
         case .int8(let file)?:
             guard !onDevice && !onSwift else {
                 throw InputError(message: "\(weightsPath ?? ""): error: an int8 network runs in the generated C (--backend c) or the int8 interpreter (--backend interp)")
@@ -109,7 +112,7 @@ enum EarlyExitRun {
             _ = try bind(backbone, file.tensors, source: weightsPath ?? "")
             (tensors, metadata) = (file.tensors, file.metadata)
         case nil:
-            tensors = try loadWeights(backbone, path: nil, seed: seed, &console)
+            tensors = try loadWeights(backbone, from: nil, seed: seed, &console)
         }
         let configuration = try exitConfiguration(args, recorded: metadata, weightsPath: weightsPath)
         let withExits: Model

@@ -37,11 +37,22 @@ func readLabels(_ args: ParsedArguments, range: Range<Int>, classes: Int) throws
 struct TrainedWeights {
     var tensors: [String: Tensor]
     var metadata: [String: String]
+    /// Tensors in the file that were not read (their dtype is not a float one), for the unused-tensor warning.
+    var skipped: [String] = []
+
+    init(tensors: [String: Tensor], metadata: [String: String]) {
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    init(_ file: SafetensorsFile) {
+        self.init(tensors: file.tensors, metadata: file.metadata)
+        skipped = file.skipped.map(\.name)
+    }
 
     static func read(_ path: String) throws(InputError) -> TrainedWeights {
         do {
-            let file = try SafetensorsFile.read(path: path)
-            return TrainedWeights(tensors: file.tensors, metadata: file.metadata)
+            return TrainedWeights(try SafetensorsFile.read(path: path))
         } catch {
             throw InputError(message: error.description)
         }

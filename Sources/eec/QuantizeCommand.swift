@@ -35,7 +35,7 @@ let quantizeCommand = Command(
     if let weightsPath {
         file = try TrainedWeights.read(weightsPath)
     } else {
-        file = TrainedWeights(tensors: try loadWeights(backbone, path: nil, seed: args[seedOption], &console), metadata: [:])
+        file = TrainedWeights(tensors: try loadWeights(backbone, from: nil, seed: args[seedOption], &console), metadata: [:])
     }
     if QuantizedFile.isQuantized(file.metadata) { throw InputError(message: "\(weightsPath ?? ""): error: the file is already quantized") }
     let configuration = try exitConfiguration(args, recorded: file.metadata, weightsPath: weightsPath)
@@ -132,6 +132,6 @@ enum WeightsFile {
         } catch {
             throw InputError(message: error.description)
         }
-        return QuantizedFile.isQuantized(file.metadata) ? .int8(file) : .float(TrainedWeights(tensors: file.tensors, metadata: file.metadata))
+        return QuantizedFile.isQuantized(file.metadata) ? .int8(file) : .float(TrainedWeights(file))
     }
 }

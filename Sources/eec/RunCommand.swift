@@ -38,11 +38,13 @@ let runCommand = Command(
         rate and the time per sample against the backbone's, timed in the same run.
         """
 ) { args, console in
-    if EarlyExitRun.wanted(args) { return try EarlyExitRun.run(args, &console) }
-    let path = args.file
-    let graph = try loadGraph(path, &console)
+    let graph = try loadGraph(args.file, &console)
     let weightsPath = args[RunOptions.weights]
-    let weights = try loadWeights(graph, path: weightsPath, seed: args[seedOption], &console)
+    let file = try weightsPath.map(WeightsFile.read)
+    if EarlyExitRun.wanted(args, weights: file) { return try EarlyExitRun.run(args, backbone: graph, weights: file, &console) }
+    // Here the file is a float one: an int8 network runs as the early-exit network.
+    let trained: (path: String, weights: TrainedWeights)? = if case .float(let weights)? = file, let weightsPath { (weightsPath, weights) } else { nil }
+    let weights = try loadWeights(graph, from: trained, seed: args[seedOption], &console)
     let bound = try bind(graph, weights, source: weightsPath ?? "seeded weights")
     let (inputs, range) = try readData(args, graph: graph)
     let inputPath = args[DataOptions.data]

@@ -1,20 +1,16 @@
 import IR
 
-/// The weights for a graph: read from `--weights` (matched by name and shape, unused tensors
-/// warned about), or seeded deterministically with a notice so every example runs offline.
-func loadWeights(_ graph: VerifiedGraph, path: String?, seed: UInt64, _ console: inout Console) throws(InputError) -> [String: Tensor] {
-    guard let path else {
+/// The weights for a graph: those of the `--weights` file read from `path` (matched by name and
+/// shape, unused tensors warned about), or seeded deterministically with a notice so every
+/// example runs offline.
+func loadWeights(_ graph: VerifiedGraph, from file: (path: String, weights: TrainedWeights)?, seed: UInt64,
+                 _ console: inout Console) throws(InputError) -> [String: Tensor] {
+    guard let file else {
         console.error("eec: note: no --weights given; using deterministic seeded weights (seed \(seed))")
         return WeightBinder.seeded(graph, seed: seed)
     }
-    let file: SafetensorsFile
-    do {
-        file = try SafetensorsFile.read(path: path)
-    } catch {
-        throw InputError(message: error.description)
-    }
-    try warnUnused(graph, file.tensors, source: path, extraUnused: file.skipped.map(\.name), &console)
-    return file.tensors
+    try warnUnused(graph, file.weights.tensors, source: file.path, extraUnused: file.weights.skipped, &console)
+    return file.weights.tensors
 }
 
 /// Binds `tensors` to `graph` (an input error when one is missing or misshapen) and warns about
