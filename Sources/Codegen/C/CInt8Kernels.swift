@@ -88,24 +88,9 @@ extension Int8Kernel: CKernel {
                 c.line("for (i = 0; i < \(count); ++i) y[i] = x[i] < z ? z : x[i];")
             }
         case .flatten(let k):
-            c.function("static void \(name)(const uint8_t *restrict x, uint8_t *restrict y)") { c in
-                if k.input.h * k.input.w == 1 {
-                    c.line("int i;")
-                    c.line("for (i = 0; i < \(k.input.c); ++i) y[i] = x[i];")
-                } else {
-                    c.line("enum { HW = \(k.input.h * k.input.w), C = \(k.input.c) };")
-                    c.line("int i, k;")
-                    c.line("for (k = 0; k < C; ++k) for (i = 0; i < HW; ++i) y[k * HW + i] = x[i * C + k];")
-                }
-            }
+            k.emit(&c, name: name, element: "uint8_t")
         case .subsample(let k):
-            c.function("static void \(name)(const uint8_t *restrict x, uint8_t *restrict y)") { c in
-                c.line("enum { W = \(k.input.w), C = \(k.input.c), OH = \(k.output.h), OW = \(k.output.w), S = \(k.stride) };")
-                c.line("int oy, ox, k;")
-                c.block("for (oy = 0; oy < OH; ++oy)") { c in
-                    c.line("for (ox = 0; ox < OW; ++ox) for (k = 0; k < C; ++k) y[(oy * OW + ox) * C + k] = x[(oy * S * W + ox * S) * C + k];")
-                }
-            }
+            k.emit(&c, name: name, element: "uint8_t")
         case .channelPad(let k):
             c.function("static void \(name)(const uint8_t *restrict x, uint8_t *restrict y, const int32_t *restrict q)") { c in
                 c.line("enum { HW = \(k.pixels), C = \(k.channels), OC = \(k.before + k.channels + k.after) };")

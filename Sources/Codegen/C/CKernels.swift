@@ -122,8 +122,11 @@ extension GlobalAvgPoolKernel: CKernel {
 }
 
 extension FlattenKernel: CKernel {
-    func emit(_ c: inout CWriter, name: String) {
-        c.function("static void \(name)(\(x), \(y))") { c in
+    func emit(_ c: inout CWriter, name: String) { emit(&c, name: name, element: "float") }
+
+    /// `element`: the C type of the values (`uint8_t` for the int8 kernel, which moves codes alike).
+    func emit(_ c: inout CWriter, name: String, element: String) {
+        c.function("static void \(name)(const \(element) *restrict x, \(element) *restrict y)") { c in
             if input.h * input.w == 1 {
                 c.line("int i;")
                 c.line("for (i = 0; i < \(input.c); ++i) y[i] = x[i];")
@@ -218,8 +221,11 @@ extension SigmoidKernel: CKernel {
 }
 
 extension SubsampleKernel: CKernel {
-    func emit(_ c: inout CWriter, name: String) {
-        c.function("static void \(name)(\(x), \(y))") { c in
+    func emit(_ c: inout CWriter, name: String) { emit(&c, name: name, element: "float") }
+
+    /// `element`: the C type of the values (`uint8_t` for the int8 kernel, which moves codes alike).
+    func emit(_ c: inout CWriter, name: String, element: String) {
+        c.function("static void \(name)(const \(element) *restrict x, \(element) *restrict y)") { c in
             c.line("enum { W = \(input.w), C = \(input.c), OH = \(output.h), OW = \(output.w), S = \(stride) };")
             c.line("int oy, ox, k;")
             c.block("for (oy = 0; oy < OH; ++oy)") { c in
