@@ -113,7 +113,7 @@ let compileCommand = Command(
     do {
         compiled = try options.pipeline.run(Model(graph: graph, weights: weights)) { pass, model in
             if pass == "insert-exits" { withExits = model.graph }
-            if options.printAll || options.printAfter == pass {
+            if args[CompileFlags.printAfterAll] || args[CompileFlags.printAfter] == pass {
                 console.error("# ----- IR after \(pass) -----\n" + Printer.print(model.graph.graph))
             }
         }
@@ -122,17 +122,19 @@ let compileCommand = Command(
     }
     let plan = CompilePlan(original: graph, withExits: withExits ?? graph, compiled: compiled.graph,
                            options: options)
-    switch options.emit {
+    // The folder --emit c and swift write to (the rules require -o with them).
+    let directory = args[CompileFlags.out] ?? ""
+    switch args[CompileFlags.emit] {
     case .ir?:
         try emit(Printer.print(compiled.graph.graph), args, &console)
     case .dot?:
         try emit(DotEmitter.emit(compiled.graph), args, &console)
-    case .c(let directory)?:
+    case .c?:
         try emitC(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console,
                   integer: try quantized.map { file throws(InputError) in try QuantizedWeights.program(file, compiled: compiled) })
-    case .swift where quantized != nil:
+    case .swift? where quantized != nil:
         throw InputError(message: "\(weightsPath ?? ""): error: an int8 network compiles to C only (--emit c); the Swift backend prints float32 networks")
-    case .swift(let directory)?:
+    case .swift?:
         try emitSwift(compiled, thresholds: options.thresholds, alignment: options.alignment, directory: directory, &console)
     case nil:
         try emit(args[CompileFlags.json] ? plan.json.text + "\n" : plan.table, args, &console)
@@ -144,20 +146,14 @@ func emit(_ text: String, _ args: ParsedArguments, _ console: inout Console) thr
     if let out = args[CompileFlags.out] { try writeFile(out, text) } else { console.write(text) }
 }
 
-/// The options of `eec compile`, checked.
+/// What `eec compile` settles beyond the flags: the exits and thresholds, once merged with what a
+/// weights file records; and what the plan reads.
 struct CompileOptions {
     /// The exits the flags ask for; merged with a weights file's recorded exits once it is read.
     var exits: ExitConfiguration
     var headLinearsOnly: Bool
     var seed: UInt64
     var alignment: Int
-    /// What `--emit` writes; C needs the folder `-o` names.
-    enum Emit {
-        case ir, dot, c(directory: String), swift(directory: String)
-    }
-    var emit: Emit?
-    var printAll: Bool
-    var printAfter: String?
     var thresholds: ThresholdOption?
 
     var convention: CostReport.Convention { exits.convention }
@@ -167,17 +163,7 @@ struct CompileOptions {
         headLinearsOnly = args[CompileFlags.headLinearsOnly]
         seed = args[seedOption]
         alignment = args[CompileFlags.align]
-        let out = args[CompileFlags.out] ?? ""
-        switch args[CompileFlags.emit] {
-        case nil: emit = nil
-        case .ir?: emit = .ir
-        case .dot?: emit = .dot
-        case .c?: emit = .c(directory: out)
-        case .swift?: emit = .swift(directory: out)
-        }
         thresholds = ThresholdOption(args)
-        printAll = args[CompileFlags.printAfterAll]
-        printAfter = args[CompileFlags.printAfter]
     }
 
     var pipeline: PassPipeline { Self.passes(exits, seed: seed) }
