@@ -43,6 +43,13 @@ public struct PassPipeline: Sendable {
         self.passes = passes
     }
 
+    /// The passes every code generator runs on a graph whose exits are in place: fold BatchNorm,
+    /// fuse ReLU, cut into segments. One list, so `compile`, `run`, `quantize`, the benchmarks
+    /// and the tests cannot drift apart.
+    public static var afterExits: PassPipeline {
+        PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+    }
+
     /// `after` is called with each pass's name and its output (for `--print-after`).
     public func run(_ model: Model, after: (_ pass: String, _ model: Model) -> Void = { _, _ in }) throws(PassError) -> Model {
         var current = model

@@ -93,7 +93,7 @@ let benchCCommand = Command(
 /// (no exits), and one seeded input in [-2, 2).
 func benchNetwork(_ path: String, seed: UInt64, _ console: inout Console) throws -> (VerifiedGraph, Model, Tensor) {
     let graph = try loadGraph(path, &console)
-    let model = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+    let model = try PassPipeline.afterExits
         .run(Model(graph: graph, weights: WeightBinder.seeded(graph, seed: seed)))
     var rng = SplitMix64(seed: 1)
     let input = Tensor(shape: graph.graph.input.shape, data: (0..<elementCount(graph.graph.input.shape)).map { _ in rng.uniform(-2, 2) })

@@ -62,7 +62,7 @@ enum EarlyExitRun {
     /// `withExits` after the passes the code generators run.
     static func compile(_ withExits: Model, path: String) throws(InputError) -> Model {
         do {
-            return try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
+            return try PassPipeline.afterExits.run(withExits)
         } catch {
             throw InputError(message: "\(path): \(error)")
         }
@@ -137,9 +137,9 @@ enum EarlyExitRun {
         let backboneSecondsPerSample: Double
         let how: String
         var spent: Spent?
-        switch backend {
-        case .interp where quantized != nil:
-            let integer = try QuantizedWeights.program(quantized!, compiled: try compile(withExits, path: path))
+        switch (backend, quantized) {
+        case (.interp, let quantized?):
+            let integer = try QuantizedWeights.program(quantized, compiled: try compile(withExits, path: path))
             let interpreter = Int8Interpreter(integer)
             (answers, secondsPerSample) = everyExitEvaluated(inputs, thresholds: thresholds) {
                 let r = interpreter.run($0)
@@ -147,7 +147,7 @@ enum EarlyExitRun {
             }
             backboneSecondsPerSample = secondsPerSample
             how = "int8 reference interpreter, every exit evaluated"
-        case .interp:
+        case (.interp, nil):
             let bound = try bind(withExits.graph, withExits.weights, source: weightsPath ?? "seeded weights")
             let interpreter = Interpreter(withExits.graph, weights: bound)
             let plain = Interpreter(backbone, weights: try bind(backbone, tensors, source: weightsPath ?? "seeded weights"))
@@ -159,15 +159,15 @@ enum EarlyExitRun {
                 return (r.logits, r.exits)
             }
             how = "reference interpreter, every exit evaluated"
-        case .c where onDevice: // issue 13: DeviceRun runs and reports
+        case (.c, _) where onDevice: // issue 13: DeviceRun runs and reports
             return try DeviceRun.run(args, withExits, thresholds: thresholds, inputs: inputs, labels: labels,
                                      convention: configuration.convention, path: path, &console)
-        case .c where onSwift:
+        case (.c, _) where onSwift:
             let measured = try SwiftRun.measure(withExits, backbone: Model(graph: backbone, weights: tensors), thresholds: thresholds,
                                                 inputs: inputs, path: path)
             (answers, secondsPerSample, backboneSecondsPerSample) = (measured.answers, measured.secondsPerSample, measured.backboneSecondsPerSample)
             (spent, how) = (measured.spent, measured.how)
-        case .c:
+        case (.c, _):
             let harness = try EarlyExitRun.harness(compile(withExits, path: path), thresholds: thresholds, command: "run", quantized: quantized)
             // The backbone alone, compiled and timed in the same run: the figure the exits must beat.
             let plain = try EarlyExitRun.harness(compile(Model(graph: backbone, weights: tensors), path: path), thresholds: [], command: "run",

@@ -42,7 +42,7 @@ let quantizeCommand = Command(
     let compiled: Model
     do {
         let withExits = try configuration.pass(seed: args[seedOption]).run(Model(graph: backbone, weights: file.tensors))
-        compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
+        compiled = try PassPipeline.afterExits.run(withExits)
     } catch {
         throw InputError(message: "\(path): \(error)")
     }

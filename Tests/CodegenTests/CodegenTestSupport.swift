@@ -31,7 +31,7 @@ struct CompiledNetwork {
 
     init(_ backbone: VerifiedGraph, weights: [String: Tensor], branches: Int, exitAfter: Set<OpKind>? = nil) throws {
         reference = try InsertExits(branches: branches, candidateOps: exitAfter).run(Model(graph: backbone, weights: weights))
-        compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(reference)
+        compiled = try PassPipeline.afterExits.run(reference)
     }
 
     init(_ name: String, branches: Int, exitAfter: Set<OpKind>? = nil) throws {

@@ -21,7 +21,7 @@ struct CortexM4DeviceTests {
     func everyOpMatchesTheHost() throws {
         let qemu = try emulator()
         let graph = try allOpsGraph()
-        let model = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(Model(graph: graph, weights: WeightBinder.seeded(graph)))
+        let model = try PassPipeline.afterExits.run(Model(graph: graph, weights: WeightBinder.seeded(graph)))
         let inputs = seededInputs(graph.graph.input.shape, count: 3)
         try compare(model, inputs: inputs, thresholdSets: [[]], qemu: qemu)
     }
@@ -83,7 +83,7 @@ struct CortexM4DeviceTests {
     @Test(.needsCCompiler)
     func weightsTooLargeForTheBoard() throws {
         let graph = try example("resnet110")
-        let model = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(Model(graph: graph, weights: WeightBinder.seeded(graph)))
+        let model = try PassPipeline.afterExits.run(Model(graph: graph, weights: WeightBinder.seeded(graph)))
         if let error = #expect(throws: (any Error).self, performing: { try CortexM4Firmware(CSource(try CProgram(model)), toolchain: try toolchain(), cacheRoot: testCache) }) {
             #expect("\(error)".contains("bytes of weights do not fit the 4 MB of code memory"), "\(error)")
         }

@@ -14,7 +14,7 @@ struct Int8Network {
     init(_ graph: VerifiedGraph, weights: [String: Tensor], branches: Int, block: ExitBlock = .pool,
          confidence: ExitConfidence = .softmax, calibration: [Tensor]) throws {
         let withExits = try InsertExits(branches: branches, block: block, confidence: confidence).run(Model(graph: graph, weights: weights))
-        compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(withExits)
+        compiled = try PassPipeline.afterExits.run(withExits)
         let bound = try WeightBinder.bind(compiled.graph, tensors: compiled.weights, source: "test")
         let ranges = Calibration.interpret(compiled.graph, weights: bound, inputs: calibration, method: .minmax)
         program = try IntegerProgram(try Quantizer.quantize(compiled.graph, weights: bound, ranges: { ranges.range($0, method: .minmax) }))

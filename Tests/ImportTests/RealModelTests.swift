@@ -71,7 +71,7 @@ struct RealModelTests {
         #expect(candidates.first == "relu" && candidates.contains("layer2.0.relu_1") && candidates.last == "layer3.6.relu_1")
         let reference = try InsertExits(branches: 3).run(Passes.Model(graph: graph, weights: model.weights))
         #expect(reference.graph.graph.exits.count == 3)
-        let compiled = try PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()]).run(reference)
+        let compiled = try PassPipeline.afterExits.run(reference)
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("eec-import-c-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: cache) }
         let harness = try CHarness(CSource(CProgram(compiled)), toolchain: CToolchain.find(), cacheRoot: cache)

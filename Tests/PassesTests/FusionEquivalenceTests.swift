@@ -142,7 +142,7 @@ struct FusionEquivalenceTests {
         return (maxDiff, scale)
     }
 
-    static let compilePasses: [any Pass] = [FoldBatchNorm(), FuseReLU(), SegmentGraph()]
+    static let compilePasses: [any Pass] = PassPipeline.afterExits.passes
 
     static func compiled(_ model: Model) throws -> Model {
         let fused = try PassPipeline(compilePasses).run(model)

@@ -27,10 +27,8 @@ enum CompiledExamples {
 
     static func compile(_ name: String, branches: Int, block: ExitBlock = .conv(2),
                         distribution: Distribution = .fine) throws -> Model {
-        let pipeline = PassPipeline([
-            InsertExits(branches: branches, distribution: distribution, block: block, candidateOps: candidateOps(name)),
-            FoldBatchNorm(), FuseReLU(), SegmentGraph(),
-        ])
+        let insert = InsertExits(branches: branches, distribution: distribution, block: block, candidateOps: candidateOps(name))
+        let pipeline = PassPipeline([insert] + PassPipeline.afterExits.passes)
         return try pipeline.run(seededModel(try example(name)))
     }
 }
