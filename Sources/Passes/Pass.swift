@@ -46,8 +46,12 @@ public struct PassPipeline: Sendable {
     /// The passes every code generator runs on a graph whose exits are in place: fold BatchNorm,
     /// fuse ReLU, cut into segments. One list, so `compile`, `run`, `quantize`, the benchmarks
     /// and the tests cannot drift apart.
-    public static var afterExits: PassPipeline {
-        PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+    public static let afterExits = PassPipeline([FoldBatchNorm(), FuseReLU(), SegmentGraph()])
+
+    /// The whole compile: `insertExits` (an `InsertExits`, or the exits a trained file records), then
+    /// `afterExits`.
+    public static func inserting(_ insertExits: any Pass) -> PassPipeline {
+        PassPipeline([insertExits] + afterExits.passes)
     }
 
     /// `after` is called with each pass's name and its output (for `--print-after`).

@@ -169,7 +169,7 @@ struct CompileOptions {
     var pipeline: PassPipeline { Self.passes(exits, seed: seed) }
 
     static func passes(_ exits: ExitConfiguration, seed: UInt64) -> PassPipeline {
-        PassPipeline([exits.pass(seed: seed)] + PassPipeline.afterExits.passes)
+        PassPipeline.inserting(exits.pass(seed: seed))
     }
 }
 

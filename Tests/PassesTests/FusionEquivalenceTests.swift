@@ -142,10 +142,8 @@ struct FusionEquivalenceTests {
         return (maxDiff, scale)
     }
 
-    static let compilePasses: [any Pass] = PassPipeline.afterExits.passes
-
     static func compiled(_ model: Model) throws -> Model {
-        let fused = try PassPipeline(compilePasses).run(model)
+        let fused = try PassPipeline.afterExits.run(model)
         // The passes did something: every conv→BN pair folded.
         #expect(fused.graph.graph.nodes.count < model.graph.graph.nodes.count)
         return fused
@@ -218,12 +216,12 @@ struct FusionEquivalenceTests {
         let reference = (0..<n).map { Array(flat[($0 * 10)..<($0 * 10 + 10)]) }
 
         let unfused = Model(graph: graph, weights: file.tensors)
-        let fused = try PassPipeline(Self.compilePasses).run(unfused)
+        let fused = try PassPipeline.afterExits.run(unfused)
         try Self.compare(unfused, fused, inputs: Array(images.prefix(n)), reference: reference, "trained, 0 exits")
 
         // With 3 seeded conv2 exits on the trained backbone, the exits agree too.
         let withExits = try InsertExits(branches: 3).run(unfused)
-        let fusedExits = try PassPipeline(Self.compilePasses).run(withExits)
+        let fusedExits = try PassPipeline.afterExits.run(withExits)
         try Self.compare(withExits, fusedExits, inputs: [images[0]], reference: [reference[0]], "trained, 3 exits")
     }
 }

@@ -28,8 +28,7 @@ enum CompiledExamples {
     static func compile(_ name: String, branches: Int, block: ExitBlock = .conv(2),
                         distribution: Distribution = .fine) throws -> Model {
         let insert = InsertExits(branches: branches, distribution: distribution, block: block, candidateOps: candidateOps(name))
-        let pipeline = PassPipeline([insert] + PassPipeline.afterExits.passes)
-        return try pipeline.run(seededModel(try example(name)))
+        return try PassPipeline.inserting(insert).run(seededModel(try example(name)))
     }
 }
 

@@ -20,7 +20,7 @@ func test(_ input: [UInt8]) -> CInt {
     let weights = WeightBinder.seeded(graph, seed: 1)
     for insert in [InsertExits(branches: 0), InsertExits(branches: 1, block: .sdn, sites: .everyCandidate, confidence: .softmax),
                    InsertExits(branches: 2, block: .pool)] {
-        guard let compiled = try? PassPipeline([insert] + PassPipeline.afterExits.passes)
+        guard let compiled = try? PassPipeline.inserting(insert)
             .run(Model(graph: graph, weights: weights)) else { continue }
         _ = MemoryPlan(compiled.graph)
         if let program = try? CProgram(compiled) { _ = try? CSource(program).files(includeWeights: true) }
